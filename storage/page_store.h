@@ -1,0 +1,92 @@
+#pragma once
+// ResultStore: where the parser process writes fetched pages, their links, and the URLs they
+// add to the frontier. SqlitePageStore is the embedded implementation; a PostgreSQL one can
+// implement the same interface later.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/sqlite_handles.h"
+
+namespace storage {
+
+struct PageRecord {
+  std::int64_t url_id = 0;  // common::url_id(url)
+  std::string url;          // the URL as queued (normalized)
+  std::string final_url;    // after redirects; "" if the fetch failed before a response
+  int status = 0;           // HTTP status; 0 when there was no response (error is set)
+  std::string content_type;
+  std::string title;
+  std::int64_t size_bytes = 0;  // body bytes received (decompressed)
+  double fetched_at_s = 0;      // Unix time, seconds
+  std::string error;            // "" on success; else a kind: dns, connect, timeout, ...
+  std::string error_detail;     // the library's message
+  int redirect_count = 0;
+  std::int64_t fetch_ms = 0;
+  int attempts = 1;
+  bool noindex = false;
+  std::string canonical;
+};
+
+struct LinkRecord {
+  std::string url;          // normalized absolute URL
+  std::string host;         // its host, for the urls table
+  bool follow = false;      // in scope and not nofollow: may be queued
+  std::string skip_reason;  // when !follow: out_of_scope, nofollow, ...
+};
+
+struct PageWrite {
+  PageRecord page;
+  std::vector<LinkRecord> links;  // distinct
+};
+
+struct WriteSummary {
+  std::int64_t pages = 0;
+  std::int64_t urls_queued = 0;  // new rows in the frontier
+};
+
+class ResultStore {
+ public:
+  virtual ~ResultStore() = default;
+
+  // Stores each page (replacing nothing: a URL is stored once), its outgoing links, and
+  // queues every followable link target not seen before, at the page's depth + 1, unless
+  // that is past the depth limit. All of one batch commits in one transaction, so a page is
+  // never stored without its links and queued targets, and vice versa.
+  [[nodiscard]] virtual common::Result<WriteSummary> write_batch(
+      const std::vector<PageWrite>& batch) = 0;
+};
+
+struct PageStoreOptions {
+  int max_depth = -1;  // -1: unlimited
+};
+
+// Not thread-safe: one per process. The database must be open for writing (schema.h).
+class SqlitePageStore final : public ResultStore {
+ public:
+  [[nodiscard]] static common::Result<std::unique_ptr<SqlitePageStore>> create(
+      SqliteDb db, PageStoreOptions options);
+  common::Result<WriteSummary> write_batch(const std::vector<PageWrite>& batch) override;
+
+ private:
+  SqlitePageStore(SqliteDb db, PageStoreOptions options)
+      : db_(std::move(db)), options_(options) {}
+  common::Result<void> prepare_statements();
+  common::Result<void> write_page(const PageWrite& write, WriteSummary& summary);
+  common::Result<void> add_link(std::int64_t from_id, int from_depth, const LinkRecord& link,
+                                WriteSummary& summary);
+  common::Result<void> improve_depth(std::int64_t url_id, int depth, WriteSummary& summary);
+  common::Result<void> enqueue(std::int64_t url_id, const std::string& url, int depth,
+                               WriteSummary& summary);
+
+  SqliteDb db_;  // declared first: the statements below must die before it
+  PageStoreOptions options_;
+  SqliteStmt insert_page_, select_url_, insert_url_, update_url_depth_, update_url_state_,
+      insert_frontier_, delete_frontier_, update_frontier_depth_, insert_edge_, select_edges_,
+      update_page_depth_;
+};
+
+}  // namespace storage

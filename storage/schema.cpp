@@ -1,0 +1,147 @@
+#include "storage/schema.h"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <string_view>
+
+namespace storage {
+
+using common::ErrorCode;
+using common::make_error;
+using common::Result;
+
+namespace {
+
+// Migration N takes a database from user_version N to N + 1. Append only; never edit a
+// migration that has shipped.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    // 0 -> 1: the initial schema.
+    R"sql(
+CREATE TABLE urls (
+  id            INTEGER PRIMARY KEY,  -- 63-bit hash of url (common/hash.h)
+  url           TEXT NOT NULL,        -- normalized absolute URL
+  host          TEXT NOT NULL,
+  depth         INTEGER NOT NULL,     -- link distance from the nearest seed
+  state         TEXT NOT NULL,        -- queued | done | failed | skipped
+  reason        TEXT,                 -- why skipped or failed: out_of_scope, max_depth, nofollow, ...
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  discovered_at TEXT NOT NULL
+);
+CREATE TABLE frontier (
+  seq    INTEGER PRIMARY KEY AUTOINCREMENT,  -- discovery order; never reused
+  url_id INTEGER NOT NULL,
+  url    TEXT NOT NULL,
+  depth  INTEGER NOT NULL
+);
+CREATE INDEX frontier_by_url ON frontier(url_id);
+CREATE TABLE pages (
+  url_id         INTEGER PRIMARY KEY,
+  url            TEXT NOT NULL,
+  final_url      TEXT,
+  status         INTEGER,             -- HTTP status; NULL when the fetch failed (see error)
+  content_type   TEXT,
+  depth          INTEGER NOT NULL,
+  title          TEXT,
+  size_bytes     INTEGER,
+  fetched_at     TEXT NOT NULL,       -- ISO 8601 UTC
+  error          TEXT,                -- NULL, or dns, connect, timeout, tls, too_large, ...
+  error_detail   TEXT,
+  redirect_count INTEGER NOT NULL DEFAULT 0,
+  fetch_ms       INTEGER,
+  attempts       INTEGER NOT NULL DEFAULT 1,
+  links_out      INTEGER NOT NULL DEFAULT 0,
+  noindex        INTEGER NOT NULL DEFAULT 0,
+  canonical      TEXT
+);
+CREATE INDEX pages_by_status ON pages(status);
+CREATE TABLE link_edges (
+  from_id INTEGER NOT NULL,
+  to_id   INTEGER NOT NULL,
+  follow  INTEGER NOT NULL,           -- 1 if the crawler may follow it (in scope, not nofollow)
+  PRIMARY KEY (from_id, to_id)
+) WITHOUT ROWID;
+CREATE INDEX link_edges_by_target ON link_edges(to_id);
+CREATE VIEW links AS
+  SELECT f.url AS from_url, t.url AS to_url
+  FROM link_edges e JOIN urls f ON f.id = e.from_id JOIN urls t ON t.id = e.to_id;
+CREATE TABLE crawls (
+  id          INTEGER PRIMARY KEY,
+  started_at  TEXT NOT NULL,
+  finished_at TEXT,
+  status      TEXT NOT NULL,          -- running | finished | interrupted | failed
+  options     TEXT,                   -- the crawl's options, as JSON
+  pages       INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+};
+
+}  // namespace
+
+Result<void> migrate(sqlite3* db) {
+  auto version = query_int(db, "PRAGMA user_version");
+  if (!version) return common::error_of(version);
+  if (*version > kSchemaVersion) {
+    return make_error(ErrorCode::Storage,
+                      "database schema version " + std::to_string(*version) +
+                          " is newer than this crawler understands (" +
+                          std::to_string(kSchemaVersion) + "); upgrade the crawler");
+  }
+  if (*version == kSchemaVersion) return {};
+  if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) return r;
+  for (auto v = *version; v < kSchemaVersion; ++v) {
+    if (auto r = exec(db, kMigrations[static_cast<std::size_t>(v)]); !r) {
+      (void)exec(db, "ROLLBACK");
+      return make_error(ErrorCode::Storage, "migration " + std::to_string(v) + " -> " +
+                                                std::to_string(v + 1) + ": " + r.error().context);
+    }
+  }
+  if (auto r = exec(db, "PRAGMA user_version = " + std::to_string(kSchemaVersion)); !r) {
+    (void)exec(db, "ROLLBACK");
+    return r;
+  }
+  return exec(db, "COMMIT");
+}
+
+Result<SqliteDb> open_for_writing(const std::string& path) {
+  auto db = open_db(path, OpenMode::ReadWriteCreate);
+  if (!db) return db;
+  // WAL lets `crawler query` read while the crawl writes; synchronous=NORMAL costs no fsync
+  // per commit and in WAL mode still never corrupts the database (a power loss may drop the
+  // last commits, which a resumed crawl simply fetches again).
+  auto mode = query_int(db->get(), "PRAGMA journal_mode = WAL");
+  if (!mode) {
+    return make_error(ErrorCode::Storage, "cannot use '" + path + "' as a database: " +
+                                              mode.error().context);
+  }
+  if (auto r = exec(db->get(), "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"); !r) {
+    return common::error_of(r);
+  }
+  if (auto r = migrate(db->get()); !r) return common::error_of(r);
+  return db;
+}
+
+Result<SqliteDb> open_for_reading(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return make_error(ErrorCode::BadInput, "no database at '" + path + "' (run `crawler crawl` first)");
+  }
+  auto db = open_db(path, OpenMode::ReadOnly);
+  if (!db) return db;
+  auto version = query_int(db->get(), "PRAGMA user_version");
+  if (!version) {
+    return make_error(ErrorCode::Storage, "'" + path + "' is not a crawl database: " +
+                                              version.error().context);
+  }
+  if (*version == 0) {
+    return make_error(ErrorCode::Storage, "'" + path + "' is not a crawl database (no schema)");
+  }
+  if (*version > kSchemaVersion) {
+    return make_error(ErrorCode::Storage, "'" + path + "' has schema version " +
+                                              std::to_string(*version) +
+                                              ", newer than this crawler understands");
+  }
+  return db;
+}
+
+}  // namespace storage

@@ -1,0 +1,29 @@
+#pragma once
+// The results database: schema, migrations, and opening it for a crawl.
+//
+// The schema is a public interface (users write SQL against it; README "Database schema").
+// It changes only through a new entry in the migration list in schema.cpp, which bumps
+// PRAGMA user_version; an older database is upgraded in place when a crawl opens it.
+
+#include <string>
+
+#include "common/result.h"
+#include "storage/sqlite_handles.h"
+
+namespace storage {
+
+// The user_version this build writes. A database with a newer version is refused.
+inline constexpr int kSchemaVersion = 1;
+
+// Applies every migration the database lacks, in one transaction.
+[[nodiscard]] common::Result<void> migrate(sqlite3* db);
+
+// Opens (creating if needed) the database for writing: WAL journal, synchronous=NORMAL,
+// migrated to kSchemaVersion. Errors name the path and SQLite's reason.
+[[nodiscard]] common::Result<SqliteDb> open_for_writing(const std::string& path);
+
+// Opens an existing database read-only (PRAGMA query_only) and checks that it is a crawl
+// database this build understands.
+[[nodiscard]] common::Result<SqliteDb> open_for_reading(const std::string& path);
+
+}  // namespace storage
