@@ -1,0 +1,52 @@
+#pragma once
+// ChildProcess: a worker process running our own binary (fork + exec of /proc/self/exe), so
+// it starts from a clean image whatever threads or state the parent has.
+//
+// The child inherits only the fds named in `fds` (moved to the given numbers), ignores
+// SIGINT (the coordinator decides how to stop on Ctrl-C), and gets SIGKILL if the process
+// that spawned it dies, so no worker outlives its coordinator. The destructor of a child
+// still running sends SIGTERM, then SIGKILL after a grace period, and reaps it: no zombies.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace crawler {
+
+struct FdMapping {
+  int parent_fd;  // an fd of ours (may be close-on-exec)
+  int child_fd;   // its number in the child: 3, 4, ...
+};
+
+class ChildProcess {
+ public:
+  // argv[0] is replaced by the path of our own executable.
+  [[nodiscard]] static common::Result<ChildProcess> spawn(std::vector<std::string> argv,
+                                                          const std::vector<FdMapping>& fds);
+  ChildProcess() = default;
+  ~ChildProcess();
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+  bool running() const noexcept { return pid_ > 0; }
+  // Reaps the child if it has exited; then `status` is its wait status.
+  bool try_reap(int& status);
+  // Waits up to `timeout_ms` for the child to exit; on timeout sends SIGKILL and reaps it.
+  int wait_or_kill(int timeout_ms);
+  void signal(int sig) const;
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_ = -1;
+};
+
+// "exited with status 3", "killed by signal 9 (Killed)".
+std::string describe_wait_status(int status);
+
+}  // namespace crawler

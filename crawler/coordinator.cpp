@@ -1,0 +1,528 @@
+#include "crawler/coordinator.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "crawler/child_process.h"
+#include "crawler/host_scheduler.h"
+#include "crawler/ipc.h"
+#include "crawler/messages.h"
+#include "crawler/scope.h"
+#include "crawler/seeds.h"
+#include "crawler/workers.h"
+#include "storage/frontier_store.h"
+#include "storage/schema.h"
+
+namespace crawler {
+
+using common::ErrorCode;
+using common::make_error;
+using common::Result;
+using common::UniqueFd;
+
+namespace {
+
+constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
+constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
+constexpr int kMaxAttempts = 3;             // a URL that kills this many fetchers fails
+constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
+
+// Holds `<db>.lock` with flock() for the whole crawl; its content names the holder's pid.
+Result<UniqueFd> lock_database(const std::string& db_path) {
+  const std::string path = db_path + ".lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    return make_error(ErrorCode::Storage,
+                      "cannot create database '" + db_path + "': " + std::strerror(errno));
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return make_error(ErrorCode::Storage, "database '" + db_path +
+                                              "' is in use by another crawl (pid " + holder + ")");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) == 0) (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
+  return fd;
+}
+
+struct InFlight {
+  Task task;
+  std::string host;
+  pid_t owner = -1;  // the fetcher that took it; -1 while in the queue
+};
+
+struct Worker {
+  ChildProcess process;
+  bool is_parser = false;
+};
+
+class Coordinator {
+ public:
+  explicit Coordinator(CrawlOptions options)
+      : options_(std::move(options)),
+        scheduler_(std::max(1, options_.per_host),
+                   static_cast<std::int64_t>(options_.delay_s * 1000.0)) {}
+
+  Result<CrawlSummary> run();
+
+ private:
+  Result<void> prepare_database();
+  Result<void> start_workers();
+  Result<void> spawn_fetcher();
+  void refill();
+  void dispatch(std::int64_t now_ms);
+  bool handle_events();  // false if the event channel failed
+  void handle_committed(const Committed& committed);
+  Result<void> reap_children(bool shutting_down);
+  void requeue_tasks_of(pid_t pid);
+  void report_failure(InFlight flight, const std::string& why);
+  void print_progress(bool final);
+  Result<void> shutdown();
+  bool work_left() const;
+
+  CrawlOptions options_;
+  HostScheduler scheduler_;
+  UniqueFd lock_;
+  std::int64_t crawl_id_ = 0;
+  std::int64_t pages_at_start_ = 0;
+  std::unique_ptr<storage::Frontier> frontier_;
+  std::int64_t cursor_ = 0;
+  bool frontier_exhausted_ = false;
+
+  UniqueFd task_fd_, event_fd_, control_fd_, signal_fd_, parser_conn_;
+  UniqueFd child_task_fd_, child_event_fd_, child_control_fd_, listen_fd_;
+  std::string parser_socket_;
+  std::vector<ChildProcess> fetchers_;
+  ChildProcess parser_;
+
+  std::unordered_map<std::int64_t, InFlight> in_flight_;
+  std::unordered_map<std::int64_t, int> crash_attempts_;  // by seq
+  std::optional<std::pair<std::string, Task>> pending_;  // taken from the scheduler, not sent
+  std::int64_t dispatched_ = 0, committed_ = 0, errors_ = 0;
+  int stop_requests_ = 0;
+  bool parser_failed_ = false;
+  std::int64_t started_ms_ = 0, last_progress_ms_ = 0;
+  std::int64_t progress_mark_ms_ = 0, progress_mark_pages_ = 0;
+  double recent_rate_ = 0;
+};
+
+Result<void> Coordinator::prepare_database() {
+  auto lock = lock_database(options_.db_path);
+  if (!lock) return common::error_of(lock);
+  lock_ = std::move(*lock);
+  auto db = storage::open_for_writing(options_.db_path);
+  if (!db) return common::error_of(db);
+  if (options_.fresh) {
+    if (auto r = storage::clear_crawl(db->get()); !r) return r;
+  }
+  if (!options_.seeds_file.empty()) {
+    auto seeds = read_seeds(options_.seeds_file, static_cast<std::size_t>(options_.max_url_length));
+    if (!seeds) return common::error_of(seeds);
+    for (const auto& problem : seeds->problems) std::cerr << "crawl: " << problem << '\n';
+    if (seeds->seeds.empty() && !seeds->problems.empty()) {
+      std::cerr << "crawl: no valid seed URLs in '" << options_.seeds_file << "'\n";
+    }
+    auto queued = storage::add_seeds(db->get(), seeds->seeds);
+    if (!queued) return common::error_of(queued);
+  }
+  auto queued = storage::query_int(db->get(), "SELECT count(*) FROM frontier");
+  if (!queued) return common::error_of(queued);
+  auto pages = storage::query_int(db->get(), "SELECT count(*) FROM pages");
+  if (!pages) return common::error_of(pages);
+  pages_at_start_ = *pages;
+  if (*queued == 0 && *pages == 0) {
+    return make_error(ErrorCode::BadInput,
+                      options_.seeds_file.empty()
+                          ? "nothing to crawl: no seeds file given and '" + options_.db_path +
+                                "' holds no crawl to resume"
+                          : "nothing to crawl: no valid seed URLs in '" + options_.seeds_file + "'");
+  }
+  auto id = storage::begin_crawl(db->get(), to_json(options_));
+  if (!id) return common::error_of(id);
+  crawl_id_ = *id;
+  // From here until the workers stop, the parser process is the only writer.
+  auto reader = storage::open_db(options_.db_path, storage::OpenMode::ReadOnly);
+  if (!reader) return common::error_of(reader);
+  auto frontier = storage::SqliteFrontier::create(std::move(*reader));
+  if (!frontier) return common::error_of(frontier);
+  frontier_ = std::move(*frontier);
+  return {};
+}
+
+Result<void> Coordinator::spawn_fetcher() {
+  auto child = ChildProcess::spawn({"crawler", "__fetcher", to_json(options_), parser_socket_},
+                                   {{child_task_fd_.get(), kFetcherTaskFd},
+                                    {child_event_fd_.get(), kFetcherEventFd}});
+  if (!child) return common::error_of(child);
+  fetchers_.push_back(std::move(*child));
+  return {};
+}
+
+Result<void> Coordinator::start_workers() {
+  // The task queue holds a few hundred small tasks; the rest wait in the scheduler.
+  auto tasks = make_packet_pair(64 * 1024);
+  if (!tasks) return common::error_of(tasks);
+  auto events = make_packet_pair(1024 * 1024);
+  if (!events) return common::error_of(events);
+  auto control = make_packet_pair(0);
+  if (!control) return common::error_of(control);
+  task_fd_ = std::move(tasks->first);
+  child_task_fd_ = std::move(tasks->second);
+  event_fd_ = std::move(events->first);
+  child_event_fd_ = std::move(events->second);
+  control_fd_ = std::move(control->first);
+  child_control_fd_ = std::move(control->second);
+  std::random_device random;
+  parser_socket_ = "crawler-" + std::to_string(::getpid()) + "-" + std::to_string(random());
+  auto listen = listen_abstract(parser_socket_);
+  if (!listen) return common::error_of(listen);
+  listen_fd_ = std::move(*listen);
+
+  auto parser = ChildProcess::spawn({"crawler", "__parser", to_json(options_)},
+                                    {{listen_fd_.get(), kParserListenFd},
+                                     {child_event_fd_.get(), kParserEventFd},
+                                     {child_control_fd_.get(), kParserControlFd}});
+  if (!parser) return common::error_of(parser);
+  parser_ = std::move(*parser);
+  for (int i = 0; i < options_.workers; ++i) {
+    if (auto r = spawn_fetcher(); !r) return r;
+  }
+  // Our own connection to the parser, for results we make up (a URL that kills fetchers).
+  auto conn = connect_abstract(parser_socket_);
+  if (!conn) return common::error_of(conn);
+  parser_conn_ = std::move(*conn);
+  listen_fd_.reset();
+  child_control_fd_.reset();
+  set_nonblocking(task_fd_.get());
+  set_nonblocking(event_fd_.get());
+  // child_task_fd_ and child_event_fd_ stay open: replacement fetchers inherit them.
+  return {};
+}
+
+void Coordinator::refill() {
+  if (frontier_exhausted_ || scheduler_.queued() >= kWindowLow) return;
+  const std::size_t want = kWindowHigh - scheduler_.queued();
+  auto batch = frontier_->next_batch(cursor_, want);
+  if (!batch) {
+    std::cerr << "crawl: reading the frontier: " << batch.error().context << '\n';
+    return;
+  }
+  for (auto& entry : *batch) {
+    cursor_ = entry.seq;
+    Task task;
+    task.seq = entry.seq;
+    task.url_id = entry.url_id;
+    task.depth = entry.depth;
+    task.url = std::move(entry.url);
+    scheduler_.add(std::string(host_of(task.url)), std::move(task));
+  }
+  if (batch->size() < want) frontier_exhausted_ = true;
+}
+
+void Coordinator::dispatch(std::int64_t now_ms) {
+  if (stop_requests_ > 0 || parser_failed_) return;
+  for (;;) {
+    if (options_.max_pages > 0 && pages_at_start_ + dispatched_ >= options_.max_pages) return;
+    if (!pending_) {
+      pending_ = scheduler_.next(now_ms);
+      if (!pending_) return;
+    }
+    IoStatus st = send_packet(task_fd_.get(), encode(pending_->second), Blocking::No);
+    if (st == IoStatus::WouldBlock) return;  // the queue is full: wait for fetchers
+    if (st != IoStatus::Ok) return;
+    InFlight flight{std::move(pending_->second), std::move(pending_->first), -1};
+    const std::int64_t seq = flight.task.seq;
+    in_flight_.emplace(seq, std::move(flight));
+    pending_.reset();
+    ++dispatched_;
+  }
+}
+
+void Coordinator::handle_committed(const Committed& committed) {
+  if (committed.urls_queued > 0) frontier_exhausted_ = false;
+  const std::int64_t now = monotonic_ms();
+  for (const auto& done : committed.tasks) {
+    auto it = in_flight_.find(done.seq);
+    if (it == in_flight_.end()) continue;  // a duplicate of a requeued task
+    std::int64_t not_before = 0;
+    if ((done.status == 429 || done.status == 503) && done.retry_after_s > 0) {
+      not_before = now + std::min(done.retry_after_s * 1000, kMaxRetryAfterMs);
+    }
+    scheduler_.finished(it->second.host, not_before);
+    if (options_.verbose) {
+      std::cerr << (done.status > 0 ? std::to_string(done.status) : done.error_kind) << ' '
+                << it->second.task.url << '\n';
+    }
+    ++committed_;
+    if (done.status == 0) ++errors_;
+    crash_attempts_.erase(done.seq);
+    in_flight_.erase(it);
+  }
+}
+
+bool Coordinator::handle_events() {
+  std::string message;
+  for (;;) {
+    IoStatus st = recv_packet(event_fd_.get(), message, Blocking::No);
+    if (st == IoStatus::WouldBlock) return true;
+    if (st != IoStatus::Ok) return false;
+    const auto type = static_cast<MessageType>(message_type(message));
+    if (type == MessageType::Took) {
+      Took took;
+      if (!decode(message, took)) continue;
+      auto it = in_flight_.find(took.seq);
+      if (it == in_flight_.end()) continue;
+      it->second.owner = took.pid;
+      scheduler_.started(it->second.host, took.started_ms);
+    } else if (type == MessageType::Committed) {
+      Committed committed;
+      if (decode(message, committed)) handle_committed(committed);
+    }
+  }
+}
+
+// A URL whose fetcher died goes back to the queue; after kMaxAttempts it is stored as failed.
+void Coordinator::requeue_tasks_of(pid_t pid) {
+  std::vector<std::int64_t> seqs;
+  for (const auto& [seq, flight] : in_flight_) {
+    if (flight.owner == pid) seqs.push_back(seq);
+  }
+  for (auto seq : seqs) {
+    InFlight flight = std::move(in_flight_[seq]);
+    in_flight_.erase(seq);
+    scheduler_.finished(flight.host);
+    const int attempts = ++crash_attempts_[seq];
+    if (attempts >= kMaxAttempts) {
+      report_failure(std::move(flight), "worker_crash");
+      continue;
+    }
+    flight.task.attempt = attempts + 1;
+    --dispatched_;
+    scheduler_.add(flight.host, std::move(flight.task));
+  }
+}
+
+void Coordinator::report_failure(InFlight flight, const std::string& why) {
+  FetchResult result;
+  result.task = flight.task;
+  result.task.attempt = crash_attempts_[flight.task.seq];
+  result.error_kind = why;
+  result.error_detail = "the fetcher process died " + std::to_string(result.task.attempt) +
+                        " times on this URL";
+  result.fetched_at_s = unix_time_s();
+  const std::int64_t seq = flight.task.seq;
+  in_flight_.emplace(seq, std::move(flight));  // until the parser commits it
+  if (write_frame(parser_conn_.get(), encode(result)) != IoStatus::Ok) parser_failed_ = true;
+}
+
+Result<void> Coordinator::reap_children(bool shutting_down) {
+  int status = 0;
+  if (parser_.running() && parser_.try_reap(status)) {
+    if (!shutting_down || !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      parser_failed_ = true;
+      return make_error(ErrorCode::Storage, "the parser process " + describe_wait_status(status) +
+                                                "; results committed so far are safe: run the "
+                                                "same command again to resume");
+    }
+  }
+  for (auto& fetcher : fetchers_) {
+    const pid_t pid = fetcher.pid();
+    if (!fetcher.running() || !fetcher.try_reap(status)) continue;
+    if (shutting_down) continue;
+    // Its Took messages were sent before it died, so they are in the event channel.
+    if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");
+    std::cerr << "crawl: fetcher " << pid << ' ' << describe_wait_status(status)
+              << "; starting a new one\n";
+    requeue_tasks_of(pid);
+  }
+  if (!shutting_down) {
+    fetchers_.erase(std::remove_if(fetchers_.begin(), fetchers_.end(),
+                                   [](const ChildProcess& c) { return !c.running(); }),
+                    fetchers_.end());
+    while (static_cast<int>(fetchers_.size()) < options_.workers) {
+      if (auto r = spawn_fetcher(); !r) return r;
+    }
+  }
+  return {};
+}
+
+bool Coordinator::work_left() const {
+  if (!in_flight_.empty()) return true;
+  if (stop_requests_ > 0 || parser_failed_) return false;
+  if (options_.max_pages > 0 && pages_at_start_ + dispatched_ >= options_.max_pages) return false;
+  return pending_.has_value() || scheduler_.queued() > 0 || !frontier_exhausted_;
+}
+
+void Coordinator::print_progress(bool final) {
+  if (options_.quiet) return;
+  const std::int64_t now = monotonic_ms();
+  const double elapsed = static_cast<double>(now - started_ms_) / 1000.0;
+  if (now - progress_mark_ms_ >= 1000) {
+    const double window = static_cast<double>(now - progress_mark_ms_) / 1000.0;
+    recent_rate_ = static_cast<double>(committed_ - progress_mark_pages_) / window;
+    progress_mark_ms_ = now;
+    progress_mark_pages_ = committed_;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s %lld pages, %.1f pages/s, %zu queued in memory, %zu in flight, %lld errors, "
+                "%.1fs elapsed",
+                final ? "crawl: done:" : "crawl:", static_cast<long long>(committed_),
+                final ? (elapsed > 0 ? static_cast<double>(committed_) / elapsed : 0.0) : recent_rate_,
+                scheduler_.queued(), in_flight_.size(), static_cast<long long>(errors_), elapsed);
+  std::cerr << line << '\n';
+}
+
+Result<void> Coordinator::shutdown() {
+  Result<void> outcome;
+  // 1. Fetchers: a Stop each; they finish what they hold, then exit.
+  const std::string stop = encode_stop();
+  std::int64_t deadline =
+      monotonic_ms() + static_cast<std::int64_t>((options_.timeout_s + 10) * 1000);
+  if (stop_requests_ > 1) deadline = monotonic_ms();
+  std::size_t stops_sent = 0;
+  auto fetchers_running = [&] {
+    return std::any_of(fetchers_.begin(), fetchers_.end(),
+                       [](const ChildProcess& c) { return c.running(); });
+  };
+  while (fetchers_running() && monotonic_ms() < deadline) {
+    while (stops_sent < fetchers_.size() &&
+           send_packet(task_fd_.get(), stop, Blocking::No) == IoStatus::Ok) {
+      ++stops_sent;
+    }
+    pollfd fds[2] = {{event_fd_.get(), POLLIN, 0}, {signal_fd_.get(), POLLIN, 0}};
+    ::poll(fds, 2, 50);
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
+          ++stop_requests_;
+          deadline = monotonic_ms();  // a second Ctrl-C: stop waiting
+        }
+      }
+    }
+    handle_events();
+    if (auto r = reap_children(true); !r && outcome) outcome = r;
+  }
+  for (auto& f : fetchers_) {
+    if (f.running()) f.wait_or_kill(0);
+  }
+  // 2. The parser: it stores everything the fetchers sent, then exits.
+  parser_conn_.reset();
+  (void)send_packet(control_fd_.get(), stop, Blocking::Yes);
+  deadline = monotonic_ms() + 60 * 1000;
+  while (parser_.running() && monotonic_ms() < deadline) {
+    pollfd fds[1] = {{event_fd_.get(), POLLIN, 0}};
+    ::poll(fds, 1, 50);
+    handle_events();
+    if (auto r = reap_children(true); !r && outcome) outcome = r;
+  }
+  if (parser_.running()) {
+    parser_.wait_or_kill(0);
+    if (outcome) outcome = make_error(ErrorCode::Storage, "the parser process did not stop in time");
+  }
+  handle_events();
+  return outcome;
+}
+
+Result<CrawlSummary> Coordinator::run() {
+  if (options_.workers <= 0) options_.workers = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  if (auto r = prepare_database(); !r) return common::error_of(r);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal_fd_.reset(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+
+  started_ms_ = progress_mark_ms_ = last_progress_ms_ = monotonic_ms();
+  Result<void> outcome;
+  if (auto r = start_workers(); !r) {
+    outcome = r;
+  } else {
+    const auto progress_ms = static_cast<std::int64_t>(options_.progress_interval_s * 1000);
+    while (work_left()) {
+      refill();
+      const std::int64_t now = monotonic_ms();
+      dispatch(now);
+      int timeout = 200;
+      const std::int64_t ready = scheduler_.next_ready_ms();
+      if (ready > now) timeout = static_cast<int>(std::min<std::int64_t>(timeout, ready - now));
+      if (ready >= 0 && ready <= now && !pending_) timeout = 0;
+      pollfd fds[3] = {{event_fd_.get(), POLLIN, 0},
+                       {signal_fd_.get(), POLLIN, 0},
+                       {task_fd_.get(), static_cast<short>(pending_ ? POLLOUT : 0), 0}};
+      ::poll(fds, 3, timeout);
+      if (!handle_events()) {
+        outcome = make_error(ErrorCode::Io, "the event channel failed");
+        break;
+      }
+      if (fds[1].revents & POLLIN) {
+        signalfd_siginfo info{};
+        while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+          if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
+            if (++stop_requests_ == 1 && !options_.quiet) {
+              std::cerr << "crawl: stopping: letting " << in_flight_.size()
+                        << " transfers finish (Ctrl-C again to stop at once)\n";
+            }
+          }
+        }
+      }
+      if (stop_requests_ > 1) break;
+      if (auto r = reap_children(false); !r) {
+        outcome = r;
+        break;
+      }
+      if (progress_ms > 0 && monotonic_ms() - last_progress_ms_ >= progress_ms) {
+        last_progress_ms_ = monotonic_ms();
+        print_progress(false);
+      }
+    }
+  }
+  auto stopped = shutdown();
+  if (outcome && !stopped) outcome = stopped;
+
+  CrawlSummary summary;
+  summary.pages_fetched = committed_;
+  summary.errors = errors_;
+  summary.interrupted = stop_requests_ > 0;
+  summary.elapsed_s = static_cast<double>(monotonic_ms() - started_ms_) / 1000.0;
+  frontier_.reset();
+  if (auto db = storage::open_for_writing(options_.db_path)) {
+    const char* status = !outcome ? "failed" : summary.interrupted ? "interrupted" : "finished";
+    (void)storage::finish_crawl(db->get(), crawl_id_, status, committed_);
+    if (auto n = storage::query_int(db->get(), "SELECT count(*) FROM pages")) summary.pages_total = *n;
+    if (auto n = storage::query_int(db->get(), "SELECT count(*) FROM frontier")) summary.queued_left = *n;
+  }
+  print_progress(true);
+  ::sigprocmask(SIG_UNBLOCK, &signals, nullptr);
+  if (!outcome) return common::error_of(outcome);
+  return summary;
+}
+
+}  // namespace
+
+Result<CrawlSummary> run_crawl(const CrawlOptions& options) {
+  Coordinator coordinator(options);
+  return coordinator.run();
+}
+
+}  // namespace crawler

@@ -1,0 +1,51 @@
+#pragma once
+// CrawlOptions: every setting of a crawl. Filled by cli/options.cpp from flags; passed to
+// worker processes as JSON on their command line.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace crawler {
+
+inline constexpr const char* kVersion = CRAWLER_VERSION;
+
+struct CrawlOptions {
+  std::string seeds_file;            // may be empty when resuming
+  std::string db_path = "crawl.db";
+  bool fresh = false;                // discard earlier results in db_path first
+
+  int workers = 0;                   // fetcher processes; 0 = number of CPUs
+  int concurrency = 16;              // transfers in flight per fetcher process
+  int per_host = 2;                  // transfers in flight per host, all fetchers together
+  double delay_s = 0.0;              // minimum time between request starts to one host
+
+  int max_depth = -1;                // -1 = unlimited
+  std::int64_t max_pages = 0;        // 0 = unlimited
+  std::vector<std::string> allow_domains;  // hosts (and their subdomains) in scope besides seeds'
+
+  std::string user_agent;            // "" = kDefaultUserAgent
+  double connect_timeout_s = 10.0;
+  double timeout_s = 30.0;           // whole transfer
+  std::int64_t max_body_bytes = 10 * 1024 * 1024;
+  int max_redirects = 10;
+  std::int64_t low_speed_bytes_per_s = 100;  // abort a transfer slower than this ...
+  int low_speed_time_s = 20;                 // ... for this long
+  int max_links_per_page = 10000;
+  int max_url_length = 2048;
+
+  bool quiet = false;
+  bool verbose = false;
+  double progress_interval_s = 2.0;
+
+  std::string effective_user_agent() const;
+};
+
+std::string default_user_agent();
+
+std::string to_json(const CrawlOptions& options);
+[[nodiscard]] common::Result<CrawlOptions> options_from_json(const std::string& json);
+
+}  // namespace crawler

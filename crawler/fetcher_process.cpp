@@ -1,0 +1,89 @@
+// The fetcher process: a loop around Fetcher, between the shared task queue and the parser.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "crawler/fetcher.h"
+#include "crawler/ipc.h"
+#include "crawler/messages.h"
+#include "crawler/workers.h"
+
+namespace crawler {
+
+namespace {
+
+common::Result<common::UniqueFd> connect_with_retry(const std::string& name) {
+  auto fd = connect_abstract(name);
+  for (int i = 0; !fd && i < 100; ++i) {  // the parser may still be starting: up to ~5 s
+    ::usleep(50 * 1000);
+    fd = connect_abstract(name);
+  }
+  return fd;
+}
+
+}  // namespace
+
+int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket) {
+  const char* crash_on = std::getenv(kCrashOnUrlEnv);
+  auto parser = connect_with_retry(parser_socket);
+  if (!parser) {
+    std::cerr << "fetcher: " << parser.error().context << '\n';
+    return 1;
+  }
+  FetcherConfig config;
+  config.user_agent = options.effective_user_agent();
+  config.connect_timeout_ms = static_cast<long>(options.connect_timeout_s * 1000);
+  config.timeout_ms = static_cast<long>(options.timeout_s * 1000);
+  config.max_body_bytes = options.max_body_bytes;
+  config.max_redirects = options.max_redirects;
+  config.low_speed_bytes_per_s = static_cast<long>(options.low_speed_bytes_per_s);
+  config.low_speed_time_s = options.low_speed_time_s;
+  auto fetcher = Fetcher::create(config);
+  if (!fetcher) {
+    std::cerr << "fetcher: " << fetcher.error().context << '\n';
+    return 1;
+  }
+  const auto concurrency = static_cast<std::size_t>(std::max(1, options.concurrency));
+  const int pid = static_cast<int>(::getpid());
+  bool stopping = false;
+  std::vector<FetchResult> done;
+  std::string message;
+  for (;;) {
+    const bool want_tasks = !stopping && (*fetcher)->active() < concurrency;
+    const bool task_ready = (*fetcher)->poll(want_tasks ? kFetcherTaskFd : -1, 1000, done);
+    if (task_ready) {
+      // Take tasks while there is room; another fetcher may win any of them (WouldBlock).
+      while (!stopping && (*fetcher)->active() < concurrency) {
+        IoStatus st = recv_packet(kFetcherTaskFd, message, Blocking::No);
+        if (st == IoStatus::WouldBlock) break;
+        if (st != IoStatus::Ok) return 1;  // the coordinator is gone: nobody wants our results
+        if (message_type(message) == static_cast<std::uint8_t>(MessageType::Stop)) {
+          stopping = true;
+          break;
+        }
+        Task task;
+        if (!decode(message, task)) continue;
+        if (crash_on != nullptr && *crash_on != '\0' && task.url.find(crash_on) != std::string::npos) {
+          std::abort();
+        }
+        const std::int64_t seq = task.seq;
+        (*fetcher)->start(std::move(task));
+        Took took{pid, seq, monotonic_ms()};
+        if (send_packet(kFetcherEventFd, encode(took), Blocking::Yes) != IoStatus::Ok) return 1;
+      }
+    }
+    for (const auto& result : done) {
+      if (write_frame(parser->get(), encode(result)) != IoStatus::Ok) {
+        std::cerr << "fetcher: the parser process is gone\n";
+        return 1;
+      }
+    }
+    done.clear();
+    if (stopping && (*fetcher)->active() == 0) return 0;
+  }
+}
+
+}  // namespace crawler

@@ -1,0 +1,202 @@
+#include "crawler/ipc.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+namespace crawler {
+
+using common::ErrorCode;
+using common::make_error;
+using common::Result;
+using common::UniqueFd;
+
+namespace {
+
+Result<sockaddr_un> abstract_address(const std::string& name, socklen_t& length) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (name.size() + 1 > sizeof(address.sun_path)) {
+    return make_error(ErrorCode::Io, "socket name too long: " + name);
+  }
+  address.sun_path[0] = '\0';  // abstract namespace
+  std::memcpy(address.sun_path + 1, name.data(), name.size());
+  length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  return address;
+}
+
+}  // namespace
+
+Result<std::pair<UniqueFd, UniqueFd>> make_packet_pair(int buffer_bytes) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return make_error(ErrorCode::Io, std::string("socketpair: ") + std::strerror(errno));
+  }
+  UniqueFd a(fds[0]), b(fds[1]);
+  if (buffer_bytes > 0) {
+    for (int fd : fds) {
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    }
+  }
+  return std::make_pair(std::move(a), std::move(b));
+}
+
+IoStatus send_packet(int fd, std::string_view message, Blocking blocking) {
+  const int flags = MSG_NOSIGNAL | (blocking == Blocking::No ? MSG_DONTWAIT : 0);
+  for (;;) {
+    ssize_t n = ::send(fd, message.data(), message.size(), flags);
+    if (n >= 0) return IoStatus::Ok;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::WouldBlock;
+    if (errno == EPIPE || errno == ECONNRESET) return IoStatus::Closed;
+    return IoStatus::Error;
+  }
+}
+
+IoStatus recv_packet(int fd, std::string& message, Blocking blocking) {
+  message.resize(kMaxPacketBytes);
+  const int flags = MSG_TRUNC | (blocking == Blocking::No ? MSG_DONTWAIT : 0);
+  for (;;) {
+    ssize_t n = ::recv(fd, message.data(), message.size(), flags);
+    if (n > 0) {
+      if (static_cast<std::size_t>(n) > kMaxPacketBytes) return IoStatus::Error;
+      message.resize(static_cast<std::size_t>(n));
+      return IoStatus::Ok;
+    }
+    if (n == 0) return IoStatus::Closed;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::WouldBlock;
+    if (errno == ECONNRESET) return IoStatus::Closed;
+    return IoStatus::Error;
+  }
+}
+
+Result<UniqueFd> listen_abstract(const std::string& name) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return make_error(ErrorCode::Io, std::string("socket: ") + std::strerror(errno));
+  socklen_t length = 0;
+  auto address = abstract_address(name, length);
+  if (!address) return common::error_of(address);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*address), length) != 0 ||
+      ::listen(fd.get(), 256) != 0) {
+    return make_error(ErrorCode::Io, "listen on @" + name + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+Result<UniqueFd> connect_abstract(const std::string& name) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return make_error(ErrorCode::Io, std::string("socket: ") + std::strerror(errno));
+  socklen_t length = 0;
+  auto address = abstract_address(name, length);
+  if (!address) return common::error_of(address);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*address), length) != 0) {
+    return make_error(ErrorCode::Io, "connect to @" + name + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+IoStatus write_frame(int fd, std::string_view payload) {
+  if (payload.size() > kMaxFrameBytes) return IoStatus::Error;
+  const auto length = static_cast<std::uint32_t>(payload.size());
+  char header[4];
+  std::memcpy(header, &length, sizeof length);
+  iovec parts[2] = {{header, sizeof header},
+                    {const_cast<char*>(payload.data()), payload.size()}};
+  std::size_t total = sizeof header + payload.size(), done = 0;
+  while (done < total) {
+    msghdr msg{};
+    iovec iov[2];
+    int count = 0;
+    std::size_t skip = done;
+    for (auto& part : parts) {
+      if (skip >= part.iov_len) {
+        skip -= part.iov_len;
+        continue;
+      }
+      iov[count].iov_base = static_cast<char*>(part.iov_base) + skip;
+      iov[count].iov_len = part.iov_len - skip;
+      skip = 0;
+      ++count;
+    }
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {  // a non-blocking fd: wait until writable
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, 1000);
+        continue;
+      }
+      return errno == EPIPE || errno == ECONNRESET ? IoStatus::Closed : IoStatus::Error;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return IoStatus::Ok;
+}
+
+IoStatus FrameReader::fill(int fd) {
+  if (start_ > 0 && start_ == buffer_.size()) {
+    buffer_.clear();
+    start_ = 0;
+  } else if (start_ > (1u << 20) && start_ * 2 > buffer_.size()) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  char chunk[256 * 1024];
+  for (int i = 0; i < 64; ++i) {  // bounded per call so one fetcher can't starve the others
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) return IoStatus::Closed;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::Ok;
+    return IoStatus::Error;
+  }
+  return IoStatus::Ok;
+}
+
+bool FrameReader::next(std::string& frame) {
+  if (buffer_.size() - start_ < 4) return false;
+  std::uint32_t length = 0;
+  std::memcpy(&length, buffer_.data() + start_, sizeof length);
+  if (length > kMaxFrameBytes) {
+    // A corrupt stream: drop it all; the caller notices no frames and the peer is replaced.
+    buffer_.clear();
+    start_ = 0;
+    return false;
+  }
+  if (buffer_.size() - start_ - 4 < length) return false;
+  frame.assign(buffer_, start_ + 4, length);
+  start_ += 4 + length;
+  return true;
+}
+
+void set_nonblocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+std::int64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+double unix_time_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+}  // namespace crawler

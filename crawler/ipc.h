@@ -1,0 +1,61 @@
+#pragma once
+// The OS channels between our processes: datagram-like SOCK_SEQPACKET socket pairs for small
+// messages (task queue, events, control), and length-prefixed frames over a SOCK_STREAM Unix
+// socket for fetch results, which can be megabytes.
+//
+// A SOCK_SEQPACKET end may be shared by several processes: each message is delivered whole
+// to exactly one reader, which is what makes the task queue "one shared queue" that any idle
+// fetcher reads from. Its capacity is the socket buffer, so a full queue makes the sender
+// wait (or see WouldBlock) instead of growing memory.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace crawler {
+
+// Largest message accepted on a SOCK_SEQPACKET channel.
+inline constexpr std::size_t kMaxPacketBytes = 64 * 1024;
+// Largest result frame: the body cap plus room for the other fields. Enforced by readers.
+inline constexpr std::uint32_t kMaxFrameBytes = 256u * 1024 * 1024;
+
+enum class Blocking { No, Yes };
+enum class IoStatus { Ok, WouldBlock, Closed, Error };
+
+// Both ends are close-on-exec; the spawner decides what a child inherits.
+[[nodiscard]] common::Result<std::pair<common::UniqueFd, common::UniqueFd>> make_packet_pair(
+    int buffer_bytes);
+
+IoStatus send_packet(int fd, std::string_view message, Blocking blocking);
+// On Ok, `message` holds one whole message. A message larger than kMaxPacketBytes is an Error.
+IoStatus recv_packet(int fd, std::string& message, Blocking blocking);
+
+// A listening SOCK_STREAM socket in Linux's abstract namespace (no file to clean up).
+[[nodiscard]] common::Result<common::UniqueFd> listen_abstract(const std::string& name);
+[[nodiscard]] common::Result<common::UniqueFd> connect_abstract(const std::string& name);
+
+// Writes a u32 length and the payload, retrying until all is written. Blocking fd.
+IoStatus write_frame(int fd, std::string_view payload);
+
+// Accumulates bytes from a non-blocking stream and splits them into frames.
+class FrameReader {
+ public:
+  // Reads what is available. Closed at EOF; Error on a read error or an oversized frame.
+  IoStatus fill(int fd);
+  // Takes the next complete frame, if any.
+  bool next(std::string& frame);
+
+ private:
+  std::string buffer_;
+  std::size_t start_ = 0;
+};
+
+void set_nonblocking(int fd);
+std::int64_t monotonic_ms();
+double unix_time_s();
+
+}  // namespace crawler

@@ -1,0 +1,250 @@
+// The parser process: receives fetch results, extracts links, applies scope, and writes
+// pages, links and newly queued URLs to the result store in batched transactions. It is the
+// only writer of the database while a crawl runs.
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "common/hash.h"
+#include "crawler/ipc.h"
+#include "crawler/messages.h"
+#include "crawler/scope.h"
+#include "crawler/workers.h"
+#include "parser/links.h"
+#include "parser/url.h"
+#include "storage/page_store.h"
+#include "storage/schema.h"
+
+namespace crawler {
+
+namespace {
+
+// A batch commits when it holds this many pages or its oldest page waited this long.
+constexpr std::size_t kBatchPages = 256;
+constexpr std::int64_t kBatchMaxWaitMs = 50;
+
+bool has_token(std::string_view list, std::string_view token) {
+  std::string lower(list);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::size_t pos = 0;
+  while ((pos = lower.find(token, pos)) != std::string::npos) {
+    const bool left = pos == 0 || !std::isalnum(static_cast<unsigned char>(lower[pos - 1]));
+    const std::size_t end = pos + token.size();
+    const bool right = end == lower.size() || !std::isalnum(static_cast<unsigned char>(lower[end]));
+    if (left && right) return true;
+    pos = end;
+  }
+  return false;
+}
+
+common::Result<std::vector<std::string>> load_seed_hosts(sqlite3* db) {
+  auto stmt = storage::prepare(db, "SELECT DISTINCT host FROM urls WHERE depth = 0");
+  if (!stmt) return common::error_of(stmt);
+  std::vector<std::string> hosts;
+  while (sqlite3_step(stmt->get()) == SQLITE_ROW) hosts.push_back(storage::column_text(stmt->get(), 0));
+  return hosts;
+}
+
+class ParserWorker {
+ public:
+  ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope)
+      : options_(options), store_(std::move(store)), scope_(std::move(scope)) {
+    extract_.max_links = static_cast<std::size_t>(std::max(0, options.max_links_per_page));
+  }
+
+  void add(const FetchResult& result) {
+    storage::PageWrite write;
+    storage::PageRecord& page = write.page;
+    page.url_id = result.task.url_id;
+    page.url = result.task.url;
+    page.final_url = result.final_url;
+    page.status = result.status;
+    page.content_type = result.content_type;
+    page.size_bytes = result.size_bytes;
+    page.fetched_at_s = result.fetched_at_s;
+    page.error = result.error_kind;
+    page.error_detail = result.error_detail;
+    page.redirect_count = result.redirect_count;
+    page.fetch_ms = result.fetch_ms;
+    page.attempts = result.task.attempt;
+    const bool header_nofollow = has_token(result.x_robots_tag, "nofollow") ||
+                                 has_token(result.x_robots_tag, "none");
+    page.noindex = has_token(result.x_robots_tag, "noindex") || has_token(result.x_robots_tag, "none");
+    if (result.body_kept && result.status >= 200 && result.status < 300) {
+      auto base = parser::parse_url(result.final_url.empty() ? result.task.url : result.final_url);
+      if (!base) base = parser::parse_url(result.task.url);
+      if (base) {
+        parser::PageInfo info = parser::extract_page_info(result.body, *base, extract_);
+        page.title = std::move(info.title);
+        page.canonical = std::move(info.canonical);
+        page.noindex = page.noindex || info.meta_noindex;
+        const bool page_nofollow = header_nofollow || info.meta_nofollow;
+        write.links.reserve(info.links.size());
+        for (auto& link : info.links) {
+          storage::LinkRecord record;
+          record.host = std::string(host_of(link.url));
+          if (link.url.size() > static_cast<std::size_t>(options_.max_url_length)) {
+            record.skip_reason = "url_too_long";
+          } else if (!scope_.allows(record.host)) {
+            record.skip_reason = "out_of_scope";
+          } else if (link.nofollow || page_nofollow) {
+            record.skip_reason = "nofollow";
+          } else {
+            record.follow = true;
+          }
+          record.url = std::move(link.url);
+          write.links.push_back(std::move(record));
+        }
+      }
+    }
+    if (batch_.empty()) batch_started_ms_ = monotonic_ms();
+    CommittedTask done;
+    done.seq = result.task.seq;
+    done.status = result.status;
+    done.retry_after_s = result.retry_after_s;
+    done.error_kind = result.error_kind;
+    committed_.tasks.push_back(std::move(done));
+    batch_.push_back(std::move(write));
+  }
+
+  bool due(std::int64_t now_ms) const {
+    return !batch_.empty() && (batch_.size() >= kBatchPages || now_ms - batch_started_ms_ >= kBatchMaxWaitMs);
+  }
+  std::int64_t wait_ms(std::int64_t now_ms) const {
+    if (batch_.empty()) return 1000;
+    return std::max<std::int64_t>(0, batch_started_ms_ + kBatchMaxWaitMs - now_ms);
+  }
+
+  // Commits the batch and tells the coordinator. False if the store failed.
+  bool commit() {
+    if (batch_.empty()) return true;
+    auto summary = store_->write_batch(batch_);
+    if (!summary) {
+      std::cerr << "parser: cannot store results: " << summary.error().context << '\n';
+      return false;
+    }
+    committed_.urls_queued = summary->urls_queued;
+    // Split so each message stays far below the packet limit.
+    for (std::size_t i = 0; i < committed_.tasks.size(); i += 256) {
+      Committed part;
+      part.urls_queued = i == 0 ? committed_.urls_queued : 0;
+      auto end = std::min(committed_.tasks.size(), i + 256);
+      part.tasks.assign(std::make_move_iterator(committed_.tasks.begin() + static_cast<long>(i)),
+                        std::make_move_iterator(committed_.tasks.begin() + static_cast<long>(end)));
+      if (send_packet(kParserEventFd, encode(part), Blocking::Yes) != IoStatus::Ok) return false;
+    }
+    batch_.clear();
+    committed_ = Committed{};
+    return true;
+  }
+
+ private:
+  const CrawlOptions& options_;
+  std::unique_ptr<storage::ResultStore> store_;
+  Scope scope_;
+  parser::ExtractOptions extract_;
+  std::vector<storage::PageWrite> batch_;
+  Committed committed_;
+  std::int64_t batch_started_ms_ = 0;
+};
+
+}  // namespace
+
+int run_parser_process(const CrawlOptions& options) {
+  auto db = storage::open_for_writing(options.db_path);
+  if (!db) {
+    std::cerr << "parser: " << db.error().context << '\n';
+    return 1;
+  }
+  auto hosts = load_seed_hosts(db->get());
+  if (!hosts) {
+    std::cerr << "parser: " << hosts.error().context << '\n';
+    return 1;
+  }
+  storage::PageStoreOptions store_options;
+  store_options.max_depth = options.max_depth;
+  auto store = storage::SqlitePageStore::create(std::move(*db), store_options);
+  if (!store) {
+    std::cerr << "parser: " << store.error().context << '\n';
+    return 1;
+  }
+  ParserWorker worker(options, std::move(*store), Scope(*hosts, options.allow_domains));
+
+  common::UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  auto watch = [&](int fd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev);
+  };
+  set_nonblocking(kParserListenFd);
+  watch(kParserListenFd);
+  watch(kParserControlFd);
+  std::map<int, FrameReader> connections;
+  std::map<int, common::UniqueFd> owned;
+  auto accept_all = [&] {
+    for (;;) {
+      int c = ::accept4(kParserListenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (c < 0) break;
+      owned.emplace(c, common::UniqueFd(c));
+      connections.emplace(c, FrameReader{});
+      watch(c);
+    }
+  };
+  bool stopping = false;
+  std::string frame, message;
+  FetchResult result;
+  for (;;) {
+    epoll_event events[64];
+    int n = ::epoll_wait(epoll.get(), events, 64, static_cast<int>(worker.wait_ms(monotonic_ms())));
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == kParserListenFd) {
+        accept_all();
+      } else if (fd == kParserControlFd) {
+        IoStatus st = recv_packet(kParserControlFd, message, Blocking::No);
+        if (st == IoStatus::Closed || st == IoStatus::Error) {
+          // The coordinator is gone: keep what we have and exit.
+          worker.commit();
+          return 1;
+        }
+        if (st == IoStatus::Ok && message_type(message) == static_cast<std::uint8_t>(MessageType::Stop)) {
+          stopping = true;
+          accept_all();  // a fetcher that exited just now may not have been accepted yet
+        }
+      } else {
+        auto it = connections.find(fd);
+        if (it == connections.end()) continue;
+        IoStatus st = it->second.fill(fd);
+        while (it->second.next(frame)) {
+          if (!decode(frame, result)) {
+            std::cerr << "parser: dropped a malformed result message\n";
+            continue;
+          }
+          worker.add(result);
+          if (worker.due(monotonic_ms()) && !worker.commit()) return 1;
+        }
+        if (st != IoStatus::Ok) {  // the fetcher exited (or died): forget the connection
+          ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+          connections.erase(it);
+          owned.erase(fd);
+        }
+      }
+    }
+    if (worker.due(monotonic_ms()) && !worker.commit()) return 1;
+    // Stop once told to and every fetcher has closed its connection (their results are in).
+    if (stopping && connections.empty()) {
+      return worker.commit() ? 0 : 1;
+    }
+  }
+}
+
+}  // namespace crawler

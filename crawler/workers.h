@@ -1,0 +1,29 @@
+#pragma once
+// Entry points of the worker processes. The coordinator starts them as
+// `crawler __fetcher OPTIONS_JSON PARSER_SOCKET` and `crawler __parser OPTIONS_JSON`, with the
+// channels below at fixed fd numbers (docs/ARCHITECTURE.md).
+
+#include <string>
+
+#include "crawler/crawl_options.h"
+
+namespace crawler {
+
+// Fetcher: reads tasks from the shared queue, writes Took to events, results to the parser.
+inline constexpr int kFetcherTaskFd = 3;
+inline constexpr int kFetcherEventFd = 4;
+// Parser: accepts fetcher connections on a listening socket, writes Committed to events,
+// reads Stop from the control channel.
+inline constexpr int kParserListenFd = 3;
+inline constexpr int kParserEventFd = 4;
+inline constexpr int kParserControlFd = 5;
+
+// Test-only fault injection: a fetcher given this environment variable aborts when it is
+// handed a URL containing the variable's value (a stand-in for a crash on hostile input).
+inline constexpr const char* kCrashOnUrlEnv = "CRAWLER_TEST_CRASH_ON_URL";
+
+// Each returns the process's exit code.
+int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket);
+int run_parser_process(const CrawlOptions& options);
+
+}  // namespace crawler
