@@ -65,6 +65,7 @@ struct InFlight {
   Task task;
   std::string host;
   pid_t owner = -1;  // the fetcher that took it; -1 while in the queue
+  bool holds_slot = true;  // counts against its host's --per-host until Fetched (or requeue)
 };
 
 struct Worker {
@@ -89,6 +90,8 @@ class Coordinator {
   void dispatch(std::int64_t now_ms);
   bool handle_events();  // false if the event channel failed
   void handle_committed(const Committed& committed);
+  std::int64_t not_before_ms(std::int32_t status, std::int64_t retry_after_s) const;
+  void release_slot(InFlight& flight, std::int64_t not_before);
   Result<void> reap_children(bool shutting_down);
   void requeue_tasks_of(pid_t pid);
   void report_failure(InFlight flight, const std::string& why);
@@ -254,17 +257,25 @@ void Coordinator::dispatch(std::int64_t now_ms) {
   }
 }
 
+std::int64_t Coordinator::not_before_ms(std::int32_t status, std::int64_t retry_after_s) const {
+  if ((status == 429 || status == 503) && retry_after_s > 0) {
+    return monotonic_ms() + std::min(retry_after_s * 1000, kMaxRetryAfterMs);
+  }
+  return 0;
+}
+
+void Coordinator::release_slot(InFlight& flight, std::int64_t not_before) {
+  if (!flight.holds_slot) return;
+  flight.holds_slot = false;
+  scheduler_.finished(flight.host, not_before);
+}
+
 void Coordinator::handle_committed(const Committed& committed) {
   if (committed.urls_queued > 0) frontier_exhausted_ = false;
-  const std::int64_t now = monotonic_ms();
   for (const auto& done : committed.tasks) {
     auto it = in_flight_.find(done.seq);
     if (it == in_flight_.end()) continue;  // a duplicate of a requeued task
-    std::int64_t not_before = 0;
-    if ((done.status == 429 || done.status == 503) && done.retry_after_s > 0) {
-      not_before = now + std::min(done.retry_after_s * 1000, kMaxRetryAfterMs);
-    }
-    scheduler_.finished(it->second.host, not_before);
+    release_slot(it->second, not_before_ms(done.status, done.retry_after_s));
     if (options_.verbose) {
       std::cerr << (done.status > 0 ? std::to_string(done.status) : done.error_kind) << ' '
                 << it->second.task.url << '\n';
@@ -293,6 +304,13 @@ bool Coordinator::handle_events() {
     } else if (type == MessageType::Committed) {
       Committed committed;
       if (decode(message, committed)) handle_committed(committed);
+    } else if (type == MessageType::Fetched) {
+      Fetched fetched;
+      if (!decode(message, fetched)) continue;
+      auto it = in_flight_.find(fetched.seq);
+      if (it != in_flight_.end()) {
+        release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s));
+      }
     }
   }
 }
@@ -306,7 +324,7 @@ void Coordinator::requeue_tasks_of(pid_t pid) {
   for (auto seq : seqs) {
     InFlight flight = std::move(in_flight_[seq]);
     in_flight_.erase(seq);
-    scheduler_.finished(flight.host);
+    release_slot(flight, 0);
     const int attempts = ++crash_attempts_[seq];
     if (attempts >= kMaxAttempts) {
       report_failure(std::move(flight), "worker_crash");

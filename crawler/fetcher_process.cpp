@@ -76,6 +76,8 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
       }
     }
     for (const auto& result : done) {
+      const Fetched fetched{result.task.seq, result.status, result.retry_after_s};
+      if (send_packet(kFetcherEventFd, encode(fetched), Blocking::Yes) != IoStatus::Ok) return 1;
       if (write_frame(parser->get(), encode(result)) != IoStatus::Ok) {
         std::cerr << "fetcher: the parser process is gone\n";
         return 1;

@@ -43,6 +43,14 @@ std::string encode(const Task& task) {
 
 std::string encode_stop() { return std::move(start(MessageType::Stop)).take(); }
 
+std::string encode(const Fetched& fetched) {
+  Writer w = start(MessageType::Fetched);
+  w.put_i64(fetched.seq);
+  w.put_i32(fetched.status);
+  w.put_i64(fetched.retry_after_s);
+  return std::move(w).take();
+}
+
 std::string encode(const Took& took) {
   Writer w = start(MessageType::Took);
   w.put_i32(took.pid);
@@ -90,6 +98,12 @@ std::uint8_t message_type(std::string_view message) {
 bool decode(std::string_view message, Task& task) {
   Reader r(message);
   return expect_type(r, MessageType::Task) && get_task(r, task) && r.at_end();
+}
+
+bool decode(std::string_view message, Fetched& fetched) {
+  Reader r(message);
+  return expect_type(r, MessageType::Fetched) && r.get_i64(fetched.seq) &&
+         r.get_i32(fetched.status) && r.get_i64(fetched.retry_after_s) && r.at_end();
 }
 
 bool decode(std::string_view message, Took& took) {

@@ -15,6 +15,7 @@ enum class MessageType : std::uint8_t {
   Stop = 2,        // coordinator -> fetchers (task queue), coordinator -> parser (control)
   Took = 10,       // fetcher -> coordinator (events): a fetcher started a task
   Committed = 11,  // parser -> coordinator (events): results durable in the database
+  Fetched = 12,    // fetcher -> coordinator (events): a transfer ended (frees its host slot)
   Result = 20,     // fetcher -> parser (results stream)
 };
 
@@ -32,6 +33,14 @@ struct Took {
   std::int32_t pid = 0;
   std::int64_t seq = 0;
   std::int64_t started_ms = 0;
+};
+
+// Fetcher -> coordinator: `seq` ended (before its result reaches the parser), so the host
+// scheduler can free the slot at once instead of waiting for the parser's batched commit.
+struct Fetched {
+  std::int64_t seq = 0;
+  std::int32_t status = 0;          // 0: no HTTP response
+  std::int64_t retry_after_s = -1;  // Retry-After header, -1 if absent
 };
 
 // Fetcher -> parser: the outcome of one task.
@@ -67,6 +76,7 @@ struct Committed {
 std::string encode(const Task& task);
 std::string encode_stop();
 std::string encode(const Took& took);
+std::string encode(const Fetched& fetched);
 std::string encode(const FetchResult& result);
 std::string encode(const Committed& committed);
 
@@ -75,6 +85,7 @@ std::uint8_t message_type(std::string_view message);
 
 bool decode(std::string_view message, Task& task);
 bool decode(std::string_view message, Took& took);
+bool decode(std::string_view message, Fetched& fetched);
 bool decode(std::string_view message, FetchResult& result);
 bool decode(std::string_view message, Committed& committed);
 
