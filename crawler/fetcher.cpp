@@ -275,6 +275,14 @@ void Fetcher::collect(std::vector<FetchResult>& done) {
     r.retry_after_s = retry_after > 0 ? static_cast<std::int64_t>(retry_after) : -1;
     r.x_robots_tag = std::move(t->x_robots_tag);
     r.size_bytes = t->size_bytes;
+    if (t->too_large) {
+      // How much arrived before the cut depends on packet timing; store a stable figure: the
+      // declared Content-Length, or one byte over the cap when the server declared none.
+      curl_off_t declared = -1;
+      curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
+      r.size_bytes = declared > t->max_body_bytes ? static_cast<std::int64_t>(declared)
+                                                  : t->max_body_bytes + 1;
+    }
     if (rc == CURLE_OK) {
       r.status = static_cast<std::int32_t>(status);
       r.body_kept = is_html_content_type(r.content_type);
