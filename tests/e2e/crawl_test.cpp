@@ -1,0 +1,349 @@
+// End-to-end: the real `crawler` binary against a generated site on loopback, asserting on the
+// database it writes and on the server's request log.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "tests/e2e/crawler_runner.h"
+#include "tests/e2e/test_server.h"
+
+namespace {
+
+using e2e::query_int;
+using e2e::query_set;
+
+constexpr int kSitePages = 600;
+constexpr unsigned kSiteSeed = 42;
+
+struct Fixture {
+  e2e::Site site = e2e::generate_site(kSitePages, kSiteSeed);
+  std::unique_ptr<e2e::TestServer> server;
+  e2e::TempDir dir;
+  std::string base, seeds;
+
+  explicit Fixture(int delay_ms = 0) {
+    e2e::Handler handler = e2e::site_handler(site);
+    if (delay_ms > 0) {
+      handler = [inner = std::move(handler), delay_ms](const std::string& path) {
+        e2e::Response r = inner(path);
+        r.delay_ms = delay_ms;
+        return r;
+      };
+    }
+    std::string error;
+    server = e2e::TestServer::start("127.0.0.1", std::move(handler), &error);
+    if (!server) FAIL("cannot start the test server: " << error);
+    base = server->base_url();
+    seeds = dir.write("seeds.txt", "# the generated site\n" + base + "/\n");
+  }
+
+  std::set<std::string> expected_pages(int max_depth = -1) const {
+    std::set<std::string> out;
+    for (const auto& [path, depth] : site.depth) {
+      if (max_depth < 0 || depth <= max_depth) out.insert(base + path);
+    }
+    return out;
+  }
+
+  std::set<std::string> expected_links() const {
+    std::set<std::string> out;
+    for (const auto& [from, tos] : site.edges) {
+      for (const auto& to : tos) out.insert(base + from + "|" + base + to);
+    }
+    // A redirected URL's page is the target's page: its links are recorded under the URL
+    // that was requested (pages.url), like every other page's.
+    for (const auto& to : site.edges.at(e2e::kRedirectTarget)) {
+      out.insert(base + e2e::kRedirectPath + "|" + base + to);
+    }
+    return out;
+  }
+
+  // Requests per path, robots.txt excluded.
+  std::map<std::string, int> request_counts() const {
+    std::map<std::string, int> counts;
+    for (const auto& r : server->requests()) {
+      if (r.path_and_query != "/robots.txt") ++counts[r.path_and_query];
+    }
+    return counts;
+  }
+};
+
+e2e::RunResult crawl(const Fixture& f, const std::string& db, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"crawl", f.seeds, "--db", db, "--progress-interval", "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return e2e::run_crawler(args, 180);
+}
+
+// No process of the crawl is left: none has the (unique) db path on its command line.
+void check_no_leftover_processes(const std::string& db) {
+  for (int i = 0; i < 100 && !e2e::processes_with_arg(db).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(e2e::processes_with_arg(db).empty());
+}
+
+const char* const kPageColumns =
+    "SELECT url, final_url, status, content_type, depth, title, size_bytes, error FROM pages";
+
+}  // namespace
+
+TEST_CASE("crawl: a 600-page site is stored completely, once, with its exact link graph",
+          "[e2e][crawl]") {
+  Fixture f;
+  const std::string db = f.dir.file("crawl.db");
+  auto run = crawl(f, db, {"--workers", "4"});
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+
+  // Every reachable page exactly once (url is the primary key's source; count both).
+  const auto pages = query_set(db, "SELECT url FROM pages");
+  CHECK(pages == f.expected_pages());
+  CHECK(query_int(db, "SELECT count(*) FROM pages") == static_cast<long long>(pages.size()));
+  CHECK(pages.size() >= 500);
+
+  // links equals the known graph: resolved, normalized, fragment-free, deduplicated.
+  CHECK(query_set(db, "SELECT from_url || '|' || to_url FROM links") == f.expected_links());
+  CHECK(query_int(db, "SELECT count(*) FROM links") ==
+        static_cast<long long>(f.expected_links().size()));
+
+  // Breadth-first depths and titles.
+  for (const auto& [path, depth] : f.site.depth) {
+    INFO(path);
+    CHECK(query_int(db, "SELECT depth FROM pages WHERE url = '" + f.base + path + "'") == depth);
+  }
+  CHECK(query_set(db, "SELECT title FROM pages WHERE url = '" + f.base + "/p/7.html'") ==
+        std::set<std::string>{"Page 7"});
+
+  // Each URL fetched at most once; the redirect target may be fetched once more through
+  // the redirect. Nothing the crawler must not read (links in a PDF, past the size cap).
+  for (const auto& [path, count] : f.request_counts()) {
+    INFO(path);
+    CHECK(count <= (path == e2e::kRedirectTarget ? 2 : 1));
+    CHECK(f.site.depth.count(path) == 1);
+  }
+  CHECK(f.request_counts().count(e2e::kPdfTrapPath) == 0);
+  CHECK(f.request_counts().count(e2e::kBigTailPath) == 0);
+  for (const auto& r : f.server->requests()) {
+    CHECK(r.user_agent.rfind("crawler/", 0) == 0);
+  }
+
+  // Errors and special responses.
+  auto row = [&](const char* path) {
+    return query_set(db, "SELECT coalesce(status, 'NULL') || '|' || coalesce(error, 'NULL') || '|' "
+                         "|| coalesce(content_type, '') FROM pages WHERE url = '" + f.base + path +
+                             "'");
+  };
+  CHECK(row(e2e::kMissingPath) == std::set<std::string>{"404|NULL|text/html"});
+  CHECK(row(e2e::kErrorPath) == std::set<std::string>{"500|NULL|text/plain"});
+  CHECK(row(e2e::kPdfPath) == std::set<std::string>{"200|NULL|application/pdf"});
+  CHECK(row(e2e::kBigPath) == std::set<std::string>{"NULL|too_large|text/html"});
+  CHECK(query_set(db, "SELECT final_url || '|' || redirect_count FROM pages WHERE url = '" +
+                          f.base + e2e::kRedirectPath + "'") ==
+        std::set<std::string>{f.base + e2e::kRedirectTarget + "|1"});
+  CHECK(query_int(db, "SELECT count(*) FROM links WHERE from_url = '" + f.base + e2e::kPdfPath +
+                          "'") == 0);
+  CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
+  CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"finished"});
+  check_no_leftover_processes(db);
+}
+
+TEST_CASE("crawl: --workers 1 and --workers 4 store identical results", "[e2e][crawl]") {
+  Fixture f;
+  const std::string db1 = f.dir.file("one.db"), db4 = f.dir.file("four.db");
+  auto one = crawl(f, db1, {"--workers", "1"});
+  auto four = crawl(f, db4, {"--workers", "4"});
+  INFO(one.err << four.err);
+  REQUIRE(one.exit_code == 0);
+  REQUIRE(four.exit_code == 0);
+  const auto pages1 = query_set(db1, kPageColumns);
+  CHECK(pages1.size() == f.expected_pages().size());
+  CHECK(pages1 == query_set(db4, kPageColumns));
+  CHECK(query_set(db1, "SELECT from_url, to_url FROM links") ==
+        query_set(db4, "SELECT from_url, to_url FROM links"));
+}
+
+TEST_CASE("crawl: --max-depth bounds the link distance from the seeds", "[e2e][crawl]") {
+  Fixture f;
+  const std::string db = f.dir.file("depth.db");
+  auto run = crawl(f, db, {"--max-depth", "2", "--workers", "2"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages(2));
+  for (const auto& [path, count] : f.request_counts()) {
+    INFO(path);
+    CHECK(f.site.depth.at(path) <= 2);
+  }
+  // Links found on depth-2 pages are still recorded, and their targets known as skipped.
+  CHECK(query_int(db, "SELECT count(*) FROM links l JOIN pages p ON p.url = l.from_url "
+                      "WHERE p.depth = 2") > 0);
+  CHECK(query_int(db, "SELECT count(*) FROM urls WHERE state = 'skipped' AND reason = 'max_depth'") >
+        0);
+}
+
+TEST_CASE("crawl: --max-pages stops the crawl, and a second run continues it", "[e2e][crawl]") {
+  Fixture f;
+  const std::string db = f.dir.file("limit.db");
+  auto first = crawl(f, db, {"--max-pages", "50", "--workers", "2"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM pages") == 50);
+  CHECK(first.err.find("still queued") != std::string::npos);
+  // Breadth-first: no stored page is deeper than a page left in the queue.
+  CHECK(query_int(db, "SELECT max(depth) FROM pages") <=
+        query_int(db, "SELECT min(depth) FROM frontier"));
+
+  auto second = crawl(f, db, {"--max-pages", "120", "--workers", "2"});
+  INFO(second.err);
+  REQUIRE(second.exit_code == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM pages") == 120);
+  for (const auto& [path, count] : f.request_counts()) {
+    INFO(path);
+    CHECK(count <= (path == e2e::kRedirectTarget ? 2 : 1));
+  }
+}
+
+TEST_CASE("crawl: bad seed lines are reported and skipped, a refusing host is an error row",
+          "[e2e][crawl]") {
+  Fixture f;
+  const std::string refused = "http://127.0.0.1:" + std::to_string(e2e::unused_port()) + "/";
+  const std::string seeds = f.dir.write("mixed.txt", "# comment\n\nftp://example.org/file\n"
+                                                     "not a url\n" + f.base + "/p/599.html\n" +
+                                                         refused + "\n");
+  const std::string db = f.dir.file("mixed.db");
+  auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "--max-depth", "0"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("mixed.txt:3") != std::string::npos);
+  CHECK(run.err.find("mixed.txt:4") != std::string::npos);
+  CHECK(run.err.find("mixed.txt:1:") == std::string::npos);
+  CHECK(run.err.find("mixed.txt:2:") == std::string::npos);
+  CHECK(query_set(db, "SELECT url, status, error FROM pages") ==
+        std::set<std::string>{f.base + "/p/599.html|200|NULL", refused + "|NULL|connect"});
+}
+
+TEST_CASE("crawl: bad command lines and unusable files give one clear line, never a crash",
+          "[e2e][cli]") {
+  e2e::TempDir dir;
+  const std::string seeds = dir.write("seeds.txt", "http://127.0.0.1:9/\n");
+
+  SECTION("missing seeds file: usage error naming it") {
+    auto r = e2e::run_crawler({"crawl", dir.file("nope.txt"), "--db", dir.file("x.db")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("nope.txt") != std::string::npos);
+  }
+  SECTION("a seeds file without one valid URL") {
+    auto empty = dir.write("empty.txt", "# nothing\nmailto:someone@example.org\n");
+    auto r = e2e::run_crawler({"crawl", empty, "--db", dir.file("x.db")});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("no valid seed URLs") != std::string::npos);
+    CHECK(r.err.find("empty.txt:2") != std::string::npos);
+  }
+  SECTION("a database path that cannot be created") {
+    auto r = e2e::run_crawler({"crawl", seeds, "--db", dir.file("no/such/dir/x.db")});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("no/such/dir/x.db") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  SECTION("unknown option and missing command are usage errors") {
+    CHECK(e2e::run_crawler({"crawl", seeds, "--no-such-flag"}).exit_code == 2);
+    CHECK(e2e::run_crawler({}).exit_code == 2);
+    CHECK(e2e::run_crawler({"crawl", seeds, "--workers", "-3"}).exit_code == 2);
+  }
+  SECTION("--version and --help") {
+    auto v = e2e::run_crawler({"--version"});
+    CHECK(v.exit_code == 0);
+    CHECK(v.out.find("crawler ") == 0);
+    auto h = e2e::run_crawler({"crawl", "--help"});
+    CHECK(h.exit_code == 0);
+    CHECK(h.out.find("--max-depth") != std::string::npos);
+    CHECK(h.out.find("Examples:") != std::string::npos);
+  }
+  SECTION("query on a missing database fails and creates nothing") {
+    auto r = e2e::run_crawler({"query", "--db", dir.file("absent.db"), "SELECT 1"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("absent.db") != std::string::npos);
+    CHECK(e2e::read_file(dir.file("absent.db")).empty());
+  }
+}
+
+TEST_CASE("query and stats: read-only, formats, clear SQL errors", "[e2e][cli]") {
+  Fixture f;
+  const std::string db = f.dir.file("q.db");
+  REQUIRE(crawl(f, db, {"--max-depth", "1", "--workers", "2"}).exit_code == 0);
+  const std::string before = e2e::read_file(db);
+  REQUIRE_FALSE(before.empty());
+
+  for (const char* sql : {"DELETE FROM pages", "UPDATE pages SET status = 1",
+                          "DROP TABLE pages", "CREATE TABLE t(x)", "PRAGMA user_version = 7",
+                          "SELECT 1; DELETE FROM pages", "VACUUM"}) {
+    INFO(sql);
+    auto r = e2e::run_crawler({"query", "--db", db, sql});
+    CHECK(r.exit_code == 1);
+    CHECK_FALSE(r.err.empty());
+  }
+  CHECK(e2e::read_file(db) == before);
+
+  auto bad = e2e::run_crawler({"query", "--db", db, "SELECT nope FROM pages"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("no such column: nope") != std::string::npos);
+
+  auto table = e2e::run_crawler(
+      {"query", "--db", db, "SELECT status, count(*) AS n FROM pages GROUP BY status"});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("status | n") == 0);
+
+  auto csv = e2e::run_crawler(
+      {"query", "--db", db, "--format", "csv", "SELECT url FROM pages WHERE depth = 0"});
+  CHECK(csv.out == "url\r\n" + f.base + "/\r\n");
+
+  auto json = e2e::run_crawler(
+      {"query", "--db", db, "--format", "json", "SELECT url, status, error FROM pages WHERE depth = 0"});
+  CHECK(json.out == "[\n{\"url\":\"" + f.base + "/\",\"status\":200,\"error\":null}\n]\n");
+
+  auto stats = e2e::run_crawler({"stats", "--db", db});
+  CHECK(stats.exit_code == 0);
+  CHECK(stats.out.find("pages          " + std::to_string(query_int(db, "SELECT count(*) FROM pages"))) == 0);
+  CHECK(stats.out.find("hosts          1") != std::string::npos);
+  CHECK(e2e::read_file(db) == before);
+}
+
+TEST_CASE("crawl: workers are separate processes, and a second crawl on a busy database is refused",
+          "[e2e][crawl]") {
+  Fixture f(/*delay_ms=*/100);
+  const std::string db = f.dir.file("busy.db");
+  e2e::CrawlerProcess crawler({"crawl", f.seeds, "--db", db, "--workers", "3", "--max-pages", "40",
+                               "--progress-interval", "0"},
+                              f.dir);
+  // Wait for the pool: 3 fetchers and 1 parser, children of the coordinator (a child that
+  // has not yet exec'd still shows the coordinator's command line).
+  int fetchers = 0, parsers = 0;
+  for (int i = 0; i < 500 && (fetchers != 3 || parsers != 1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    fetchers = parsers = 0;
+    for (pid_t pid : e2e::children_of(crawler.pid())) {
+      const std::string cmd = e2e::cmdline_of(pid);
+      fetchers += cmd.find("__fetcher") != std::string::npos;
+      parsers += cmd.find("__parser") != std::string::npos;
+    }
+  }
+  CHECK(fetchers == 3);
+  CHECK(parsers == 1);
+
+  auto second = e2e::run_crawler({"crawl", f.seeds, "--db", db});
+  CHECK(second.exit_code == 1);
+  CHECK(second.err.find("in use by another crawl (pid " + std::to_string(crawler.pid()) + ")") !=
+        std::string::npos);
+
+  auto first = crawler.wait(120);
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM pages") == 40);
+  check_no_leftover_processes(db);
+}
