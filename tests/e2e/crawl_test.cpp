@@ -347,3 +347,77 @@ TEST_CASE("crawl: workers are separate processes, and a second crawl on a busy d
   CHECK(query_int(db, "SELECT count(*) FROM pages") == 40);
   check_no_leftover_processes(db);
 }
+
+TEST_CASE("crawl: fetch policy: compression, redirect limits and schemes, timeouts, bad HTML",
+          "[e2e][crawl]") {
+  const std::string links_page =
+      "<html><head><title>Start</title></head><body>"
+      "<a href=/gz>gz</a><a href=/to-ftp>ftp</a><a href=/loop>loop</a><a href=/slow>slow</a>"
+      "<a href=/broken>broken</a><a href=/image.png>img</a></body></html>";
+  e2e::Handler handler = [&](const std::string& path) {
+    e2e::Response r;
+    if (path == "/") {
+      r.body = links_page;
+    } else if (path == "/gz") {
+      // Trickled text is gzip-compressed by the test server when the client accepts it.
+      r.body = "<html><title>Compressed</title><a href=/after-gz>next</a>" +
+               std::string(2000, ' ') + "</html>";
+      r.trickle_bytes_per_s = 20000;
+    } else if (path == "/after-gz") {
+      r.body = "<title>After</title>";
+    } else if (path == "/to-ftp") {
+      r.status = 302;
+      r.headers = {{"Location", "ftp://127.0.0.1/file"}};
+    } else if (path == "/loop") {
+      r.status = 302;
+      r.headers = {{"Location", "/loop"}};
+    } else if (path == "/slow") {
+      r.delay_ms = 5000;
+      r.body = "<title>too late</title>";
+    } else if (path == "/broken") {
+      // Unclosed elements, a stray </p>, and a tag cut off at EOF (HTML5 drops that tag).
+      r.body = "<html><head><title>Broken</title><body></p><div><a href='/after-broken'>x"
+               "<table><tr><td><b><i></b><a href=\"/ignored\"";
+    } else if (path == "/after-broken") {
+      r.body = "<title>Fine</title>";
+    } else if (path == "/image.png") {
+      r.content_type = "image/png";
+      r.body = std::string("\x89PNG\r\n\x1a\n", 8) + "<a href=/never>";
+    } else {
+      r.status = 404;
+      r.body = "nope";
+    }
+    return r;
+  };
+  std::string error;
+  auto server = e2e::TestServer::start("127.0.0.1", handler, &error);
+  REQUIRE(server != nullptr);
+  e2e::TempDir dir;
+  const std::string base = server->base_url();
+  const std::string seeds = dir.write("seeds.txt", base + "/\n");
+  const std::string db = dir.file("policy.db");
+  auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "--timeout", "1", "--max-redirects",
+                               "3", "--progress-interval", "0"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  auto page = [&](const std::string& path) {
+    return query_set(db, "SELECT coalesce(status, 'NULL') || '|' || coalesce(error, 'NULL') || "
+                         "'|' || coalesce(title, 'NULL') FROM pages WHERE url = '" + base + path +
+                             "'");
+  };
+  CHECK(page("/gz") == std::set<std::string>{"200|NULL|Compressed"});
+  CHECK(page("/after-gz") == std::set<std::string>{"200|NULL|After"});
+  CHECK(page("/to-ftp") == std::set<std::string>{"NULL|bad_scheme|NULL"});
+  CHECK(page("/loop") == std::set<std::string>{"NULL|too_many_redirects|NULL"});
+  CHECK(page("/slow") == std::set<std::string>{"NULL|timeout|NULL"});
+  CHECK(page("/broken") == std::set<std::string>{"200|NULL|Broken"});
+  CHECK(page("/after-broken") == std::set<std::string>{"200|NULL|Fine"});
+  CHECK(page("/image.png") == std::set<std::string>{"200|NULL|NULL"});
+  int loop_requests = 0;
+  for (const auto& r : server->requests()) {
+    CHECK(r.path_and_query != "/never");     // a link inside a PNG is not a link
+    CHECK(r.path_and_query != "/ignored");   // inside an unterminated tag
+    loop_requests += r.path_and_query == "/loop";
+  }
+  CHECK(loop_requests == 4);  // the request and 3 redirects, then too_many_redirects
+}
