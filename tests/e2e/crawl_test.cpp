@@ -2,6 +2,7 @@
 // database it writes and on the server's request log.
 
 #include <signal.h>
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -86,6 +87,20 @@ void check_no_leftover_processes(const std::string& db) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(e2e::processes_with_arg(db).empty());
+}
+
+std::string gzip(const std::string& data) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, data.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
 }
 
 const char* const kPageColumns =
@@ -359,10 +374,9 @@ TEST_CASE("crawl: fetch policy: compression, redirect limits and schemes, timeou
     if (path == "/") {
       r.body = links_page;
     } else if (path == "/gz") {
-      // Trickled text is gzip-compressed by the test server when the client accepts it.
-      r.body = "<html><title>Compressed</title><a href=/after-gz>next</a>" +
-               std::string(2000, ' ') + "</html>";
-      r.trickle_bytes_per_s = 20000;
+      r.body = gzip("<html><title>Compressed</title><a href=/after-gz>next</a>" +
+                    std::string(2000, ' ') + "</html>");
+      r.headers = {{"Content-Encoding", "gzip"}};
     } else if (path == "/after-gz") {
       r.body = "<title>After</title>";
     } else if (path == "/to-ftp") {
