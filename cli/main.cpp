@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
   crawl_cmd->add_option("--max-body", max_body_mib,
                         "Largest body kept, MiB (decompressed); larger pages are stored as "
                         "error 'too_large'")
-      ->capture_default_str()->check(CLI::Range(0.001, 4096.0));
+      ->capture_default_str()->check(CLI::Range(0.001, 200.0));
   crawl_cmd->add_option("--max-redirects", crawl.max_redirects, "Redirects followed per URL")
       ->capture_default_str()->check(CLI::Range(0, 50));
   crawl_cmd->add_option("--low-speed-limit", crawl.low_speed_bytes_per_s,

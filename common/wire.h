@@ -1,7 +1,7 @@
 #pragma once
 // Binary encoding for messages between our own processes (see docs/ARCHITECTURE.md).
 //
-// Little-endian fixed-width integers and u32-length-prefixed strings. The peer is our own
+// Fixed-width integers in host byte order (both ends are the same binary on one machine) and u32-length-prefixed strings. The peer is our own
 // binary, but a crashed or confused peer can still send garbage, so Reader is bounds-checked:
 // every get_* returns false (and poisons the reader) on underflow instead of reading past
 // the end.

@@ -54,11 +54,13 @@ Result<ChildProcess> ChildProcess::spawn(std::vector<std::string> argv,
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
+    // Ctrl-C and SIGTERM reach the whole process group; only the coordinator acts on them
+    // (it stops workers with a Stop message and finishes what they hold).
     ::sigaction(SIGINT, &ignore, nullptr);
+    ::sigaction(SIGTERM, &ignore, nullptr);
     ::sigaction(SIGPIPE, &ignore, nullptr);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGTERM, &dfl, nullptr);
     ::sigaction(SIGCHLD, &dfl, nullptr);
     // Move sources out of the way first, so a source numbered like a target survives.
     int moved[16];
@@ -78,8 +80,7 @@ Result<ChildProcess> ChildProcess::spawn(std::vector<std::string> argv,
 
 ChildProcess::~ChildProcess() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    wait_or_kill(2000);
+    wait_or_kill(0);  // children ignore SIGTERM: a still-running child gets SIGKILL
   }
 }
 
@@ -88,8 +89,7 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) { o
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
     if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      wait_or_kill(2000);
+      wait_or_kill(0);
     }
     pid_ = other.pid_;
     other.pid_ = -1;

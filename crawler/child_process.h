@@ -3,9 +3,10 @@
 // it starts from a clean image whatever threads or state the parent has.
 //
 // The child inherits only the fds named in `fds` (moved to the given numbers), ignores
-// SIGINT (the coordinator decides how to stop on Ctrl-C), and gets SIGKILL if the process
-// that spawned it dies, so no worker outlives its coordinator. The destructor of a child
-// still running sends SIGTERM, then SIGKILL after a grace period, and reaps it: no zombies.
+// SIGINT and SIGTERM (they reach the whole process group; the coordinator decides how to
+// stop), and gets SIGKILL if the process that spawned it dies, so no worker outlives its
+// coordinator. The destructor of a child still running kills it (SIGKILL) and reaps it: no
+// zombies. Stopping cleanly is the owner's job (a Stop message, then wait_or_kill).
 
 #include <sys/types.h>
 

@@ -345,6 +345,7 @@ void Coordinator::report_failure(InFlight flight, const std::string& why) {
                         " times on this URL";
   result.fetched_at_s = unix_time_s();
   const std::int64_t seq = flight.task.seq;
+  flight.owner = 0;  // no fetcher holds it now (its old pid may be reused)
   in_flight_.emplace(seq, std::move(flight));  // until the parser commits it
   if (write_frame(parser_conn_.get(), encode(result)) != IoStatus::Ok) parser_failed_ = true;
 }
@@ -369,7 +370,7 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
               << "; starting a new one\n";
     requeue_tasks_of(pid);
   }
-  if (!shutting_down) {
+  if (!shutting_down && stop_requests_ == 0) {
     fetchers_.erase(std::remove_if(fetchers_.begin(), fetchers_.end(),
                                    [](const ChildProcess& c) { return !c.running(); }),
                     fetchers_.end());

@@ -66,13 +66,14 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
         }
         Task task;
         if (!decode(message, task)) continue;
+        // Claim the task before touching it: if this process dies from here on, the
+        // coordinator knows which tasks to requeue.
+        Took took{pid, task.seq, monotonic_ms()};
+        if (send_packet(kFetcherEventFd, encode(took), Blocking::Yes) != IoStatus::Ok) return 1;
         if (crash_on != nullptr && *crash_on != '\0' && task.url.find(crash_on) != std::string::npos) {
           std::abort();
         }
-        const std::int64_t seq = task.seq;
         (*fetcher)->start(std::move(task));
-        Took took{pid, seq, monotonic_ms()};
-        if (send_packet(kFetcherEventFd, encode(took), Blocking::Yes) != IoStatus::Ok) return 1;
       }
     }
     for (const auto& result : done) {

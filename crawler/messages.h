@@ -1,6 +1,7 @@
 #pragma once
 // The messages our processes exchange (docs/ARCHITECTURE.md, "Channels"). Each is encoded
-// with common::Writer as a u8 type tag followed by its fields in declaration order.
+// with common::Writer as a u8 type tag followed by its fields in declaration order
+// (Committed: urls_queued first, then a u32 count and the tasks).
 // decode_* are total: a malformed message yields false, never UB.
 
 #include <cstdint>

@@ -194,7 +194,14 @@ int run_parser_process(const CrawlOptions& options) {
     for (;;) {
       int c = ::accept4(kParserListenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (c < 0) break;
-      owned.emplace(c, common::UniqueFd(c));
+      common::UniqueFd conn(c);
+      // The socket name is visible to every local user: take results only from our own uid.
+      ucred peer{};
+      socklen_t len = sizeof peer;
+      if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.uid != ::getuid()) {
+        continue;  // conn closes it
+      }
+      owned.emplace(c, std::move(conn));
       connections.emplace(c, FrameReader{});
       watch(c);
     }

@@ -1,7 +1,8 @@
 #pragma once
 // Reading the seeds file: one URL per line; blank lines and lines starting with '#' are
 // skipped; a line that is not an absolute http(s) URL is reported as "FILE:LINE: why" and
-// skipped. Hostile input is fine: lines are capped, binary junk is just an invalid line.
+// skipped. A UTF-8 byte order mark at the start of the file is ignored. Hostile input is
+// fine: lines are capped, binary junk is just an invalid line.
 
 #include <string>
 #include <vector>

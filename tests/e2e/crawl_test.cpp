@@ -435,3 +435,66 @@ TEST_CASE("crawl: fetch policy: compression, redirect limits and schemes, timeou
   }
   CHECK(loop_requests == 4);  // the request and 3 redirects, then too_many_redirects
 }
+
+TEST_CASE("crawl: a fetcher that crashes on a URL is replaced, the URL fails, the crawl goes on",
+          "[e2e][crawl][faults]") {
+  Fixture f;
+  const std::string db = f.dir.file("crash.db");
+  // Every fetcher that is handed /p/3.html aborts (test-only switch, crawler/workers.h).
+  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                               "--progress-interval", "0"},
+                              180, {"CRAWLER_TEST_CRASH_ON_URL=/p/3.html"});
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("starting a new one") != std::string::npos);
+  CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
+                      "FROM pages WHERE url = '" + f.base + "/p/3.html'") ==
+        std::set<std::string>{"NULL|worker_crash|3"});
+  // Everything else is stored as in a crawl without faults: every page reachable without
+  // going through /p/3.html (whose links were never read).
+  std::set<std::string> expected;
+  std::vector<std::string> todo = {"/"};
+  while (!todo.empty()) {
+    const std::string path = todo.back();
+    todo.pop_back();
+    if (!expected.insert(f.base + path).second || path == "/p/3.html") continue;
+    if (auto it = f.site.edges.find(path); it != f.site.edges.end()) {
+      todo.insert(todo.end(), it->second.begin(), it->second.end());
+    }
+  }
+  if (expected.count(f.base + e2e::kRedirectPath)) expected.insert(f.base + e2e::kRedirectTarget);
+  CHECK(query_set(db, "SELECT url FROM pages") == expected);
+  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'worker_crash'") == 1);
+  check_no_leftover_processes(db);
+}
+
+TEST_CASE("crawl: SIGTERM to the whole process group stops the crawl cleanly, and it resumes",
+          "[e2e][crawl][signals]") {
+  Fixture f(/*delay_ms=*/20);
+  const std::string db = f.dir.file("term.db");
+  std::vector<std::string> args = {"crawl", f.seeds, "--db", db, "--workers", "2",
+                                   "--progress-interval", "0"};
+  {
+    e2e::CrawlerProcess crawler(args, f.dir);  // leads its own process group
+    for (int i = 0; i < 500 && e2e::query_int_or_zero(db, "SELECT count(*) FROM pages") < 30; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    crawler.signal_group(SIGTERM);
+    auto stopped = crawler.wait(60);
+    INFO(stopped.err);
+    CHECK(stopped.exit_code == 0);
+    CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"interrupted"});
+    check_no_leftover_processes(db);
+  }
+  const long long before = query_int(db, "SELECT count(*) FROM pages");
+  CHECK(before < static_cast<long long>(f.expected_pages().size()));
+  auto resumed = e2e::run_crawler({"crawl", "--db", db, "--progress-interval", "0"});
+  INFO(resumed.err);
+  CHECK(resumed.exit_code == 0);
+  CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages());
+  for (const auto& [path, count] : f.request_counts()) {
+    INFO(path);
+    CHECK(count <= (path == e2e::kRedirectTarget ? 2 : 1));
+  }
+}

@@ -53,7 +53,8 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-CrawlerProcess::CrawlerProcess(const std::vector<std::string>& args, const TempDir& dir) {
+CrawlerProcess::CrawlerProcess(const std::vector<std::string>& args, const TempDir& dir,
+                               const std::vector<std::string>& env) {
   static int counter = 0;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++counter);
   out_path_ = dir.file("stdout-" + tag);
@@ -65,8 +66,11 @@ CrawlerProcess::CrawlerProcess(const std::vector<std::string>& args, const TempD
   argv.push_back(nullptr);
   const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::vector<std::string> env_copy = env;  // putenv keeps the pointer: no temporaries
   pid_ = ::fork();
   if (pid_ == 0) {
+    for (auto& e : env_copy) ::putenv(e.data());
+    ::setpgid(0, 0);  // its own process group, so tests can signal the crawl as a whole
     ::dup2(out, 1);
     ::dup2(err, 2);
     const int devnull = ::open("/dev/null", O_RDONLY);
@@ -88,6 +92,10 @@ CrawlerProcess::~CrawlerProcess() {
 
 void CrawlerProcess::signal(int signo) const {
   if (pid_ > 0) ::kill(pid_, signo);
+}
+
+void CrawlerProcess::signal_group(int signo) const {
+  if (pid_ > 0) ::kill(-pid_, signo);
 }
 
 RunResult CrawlerProcess::wait(double timeout_s) {
@@ -113,9 +121,10 @@ RunResult CrawlerProcess::wait(double timeout_s) {
   return r;
 }
 
-RunResult run_crawler(const std::vector<std::string>& args, double timeout_s) {
+RunResult run_crawler(const std::vector<std::string>& args, double timeout_s,
+                      const std::vector<std::string>& env) {
   TempDir dir;
-  CrawlerProcess p(args, dir);
+  CrawlerProcess p(args, dir, env);
   return p.wait(timeout_s);
 }
 
@@ -156,6 +165,15 @@ long long query_int(const std::string& db_path, const std::string& sql) {
   auto rows = query_rows(db_path, sql);
   if (rows.empty()) throw std::runtime_error("no rows: " + sql);
   return std::stoll(rows.front());
+}
+
+long long query_int_or_zero(const std::string& db_path, const std::string& sql) {
+  if (::access(db_path.c_str(), F_OK) != 0) return 0;
+  try {
+    return query_int(db_path, sql);
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 std::string cmdline_of(pid_t pid) {

@@ -38,8 +38,10 @@ struct RunResult {
 // if still running.
 class CrawlerProcess {
  public:
-  // Starts `crawler args...` with stdout/stderr going to files in `dir`.
-  CrawlerProcess(const std::vector<std::string>& args, const TempDir& dir);
+  // Starts `crawler args...` with stdout/stderr going to files in `dir` and the variables in
+  // `env` ("NAME=value") added to its environment.
+  CrawlerProcess(const std::vector<std::string>& args, const TempDir& dir,
+                 const std::vector<std::string>& env = {});
   ~CrawlerProcess();
   CrawlerProcess(const CrawlerProcess&) = delete;
   CrawlerProcess& operator=(const CrawlerProcess&) = delete;
@@ -47,6 +49,9 @@ class CrawlerProcess {
   // Waits up to timeout_s; on timeout kills the process (SIGKILL) and sets timed_out.
   RunResult wait(double timeout_s);
   void signal(int signo) const;
+  // Sends signo to the process group the crawler leads (it and its workers), like a
+  // terminal's Ctrl-C or `kill -- -PGID`.
+  void signal_group(int signo) const;
 
  private:
   pid_t pid_ = -1;
@@ -54,12 +59,15 @@ class CrawlerProcess {
 };
 
 // Runs `crawler args...` to completion (killed after timeout_s).
-RunResult run_crawler(const std::vector<std::string>& args, double timeout_s = 120);
+RunResult run_crawler(const std::vector<std::string>& args, double timeout_s = 120,
+                      const std::vector<std::string>& env = {});
 
 // Every row of a one-column-or-more query, columns joined by '|' (NULL as "NULL").
 std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql);
 std::set<std::string> query_set(const std::string& db_path, const std::string& sql);
 long long query_int(const std::string& db_path, const std::string& sql);
+// query_int, or 0 when the database or table does not exist (yet).
+long long query_int_or_zero(const std::string& db_path, const std::string& sql);
 
 // Pids of running processes whose command line contains `needle` (e.g. a unique db path).
 std::vector<pid_t> processes_with_arg(const std::string& needle);
