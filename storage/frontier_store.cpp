@@ -13,7 +13,7 @@ std::string now_iso8601() {
   clock_gettime(CLOCK_REALTIME, &ts);
   std::tm tm{};
   gmtime_r(&ts.tv_sec, &tm);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 ts.tv_nsec / 1000000);
@@ -119,9 +119,13 @@ Result<void> finish_crawl(sqlite3* db, std::int64_t crawl_id, const std::string&
 }
 
 Result<void> clear_crawl(sqlite3* db) {
-  return exec(db,
-              "BEGIN IMMEDIATE; DELETE FROM link_edges; DELETE FROM pages; DELETE FROM frontier; "
-              "DELETE FROM urls; DELETE FROM crawls; COMMIT;");
+  auto r = exec(db,
+                "BEGIN IMMEDIATE; DELETE FROM link_edges; DELETE FROM pages; DELETE FROM frontier; "
+                "DELETE FROM urls; DELETE FROM crawls; COMMIT;");
+  // sqlite3_exec stops at the first failing statement: roll back what came before it rather
+  // than leave the transaction (and the write lock) open on this connection.
+  if (!r && sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK");
+  return r;
 }
 
 }  // namespace storage

@@ -1,5 +1,6 @@
 #include "storage/page_store.h"
 
+#include <cmath>
 #include <ctime>
 #include <utility>
 
@@ -13,12 +14,13 @@ using common::Result;
 namespace {
 
 std::string iso8601_utc(double unix_s) {
-  auto whole = static_cast<std::time_t>(unix_s);
-  int millis = static_cast<int>((unix_s - static_cast<double>(whole)) * 1000.0);
-  if (millis < 0 || millis > 999) millis = 0;
+  const long long total_ms = std::llround(unix_s * 1000.0);
+  auto whole = static_cast<std::time_t>(total_ms / 1000);
+  int millis = static_cast<int>(total_ms % 1000);
+  if (millis < 0) millis = 0;
   std::tm tm{};
   gmtime_r(&whole, &tm);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;

@@ -1,7 +1,5 @@
 #include "storage/query.h"
 
-#include <cctype>
-
 namespace storage {
 
 using common::ErrorCode;
@@ -10,11 +8,15 @@ using common::Result;
 
 namespace {
 
-bool only_space_or_semicolons(const char* p) {
-  for (; p != nullptr && *p != '\0'; ++p) {
-    if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') return false;
-  }
-  return true;
+// True if `tail` holds another statement or text that is not SQL; false if only whitespace,
+// semicolons and comments are left ("SELECT 1; -- note" is one statement). Compiling the
+// tail runs nothing.
+bool has_more_sql(sqlite3* db, const char* tail) {
+  if (tail == nullptr || *tail == '\0') return false;
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v2(db, tail, -1, &raw, nullptr);
+  SqliteStmt rest(raw);
+  return rc != SQLITE_OK || rest != nullptr;
 }
 
 Result<std::vector<std::pair<std::string, std::int64_t>>> pairs(sqlite3* db, const char* sql) {
@@ -48,7 +50,7 @@ Result<void> run_query(sqlite3* db, std::string_view sql,
     return make_error(ErrorCode::BadInput, message);
   }
   if (!stmt) return make_error(ErrorCode::BadInput, "empty query");
-  if (!only_space_or_semicolons(tail)) {
+  if (has_more_sql(db, tail)) {
     return make_error(ErrorCode::BadInput,
                       "only one SQL statement at a time (found more after byte " +
                           std::to_string(tail - text.c_str()) + ")");

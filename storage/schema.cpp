@@ -76,19 +76,34 @@ CREATE TABLE crawls (
 )sql",
 };
 
-}  // namespace
-
-Result<void> migrate(sqlite3* db) {
+// The database's user_version, or an error if it is newer than this build understands.
+Result<std::int64_t> schema_version_to_migrate(sqlite3* db) {
   auto version = query_int(db, "PRAGMA user_version");
-  if (!version) return common::error_of(version);
+  if (!version) return version;
   if (*version > kSchemaVersion) {
     return make_error(ErrorCode::Storage,
                       "database schema version " + std::to_string(*version) +
                           " is newer than this crawler understands (" +
                           std::to_string(kSchemaVersion) + "); upgrade the crawler");
   }
+  return version;
+}
+
+}  // namespace
+
+Result<void> migrate(sqlite3* db) {
+  auto version = schema_version_to_migrate(db);
+  if (!version) return common::error_of(version);
   if (*version == kSchemaVersion) return {};
   if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) return r;
+  // Read the version again under the write lock: another connection may have migrated the
+  // database between the first read and BEGIN IMMEDIATE (two processes opening a new file).
+  version = schema_version_to_migrate(db);
+  if (!version || *version == kSchemaVersion) {
+    (void)exec(db, "ROLLBACK");
+    if (!version) return common::error_of(version);
+    return {};
+  }
   for (auto v = *version; v < kSchemaVersion; ++v) {
     if (auto r = exec(db, kMigrations[static_cast<std::size_t>(v)]); !r) {
       (void)exec(db, "ROLLBACK");

@@ -1,0 +1,603 @@
+// Tests storage/page_store.h: SqlitePageStore::write_batch.
+
+#include "storage/page_store.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/hash.h"
+#include "storage/frontier_store.h"
+#include "storage/schema.h"
+#include "storage_test_support.h"
+
+namespace {
+
+using storage::LinkRecord;
+using storage::PageWrite;
+using storage::WriteSummary;
+using storage_test::must;
+using storage_test::query_int;
+using storage_test::query_text;
+
+std::string host_of(const std::string& url) {
+  const auto start = url.find("://") + 3;
+  return url.substr(start, url.find('/', start) - start);
+}
+
+LinkRecord follow(const std::string& url) { return {url, host_of(url), true, ""}; }
+
+LinkRecord skip(const std::string& url, const std::string& reason) {
+  return {url, host_of(url), false, reason};
+}
+
+PageWrite page(const std::string& url, std::vector<LinkRecord> links = {}) {
+  PageWrite write;
+  write.page.url_id = common::url_id(url);
+  write.page.url = url;
+  write.page.final_url = url;
+  write.page.status = 200;
+  write.page.content_type = "text/html";
+  write.page.title = "title of " + url;
+  write.page.size_bytes = 100;
+  write.page.fetched_at_s = 1700000000;
+  write.links = std::move(links);
+  return write;
+}
+
+struct UrlState {
+  std::string state;
+  std::optional<std::string> reason;
+  int depth = 0;
+  int attempts = 0;
+  std::string host;
+};
+
+// A crawl database, a page store on its own connection, and a second connection that adds
+// seeds and looks at what the store committed.
+class StoreFixture {
+ public:
+  explicit StoreFixture(int max_depth = -1) : StoreFixture(max_depth, 10000) {}
+  StoreFixture(int max_depth, int store_busy_timeout_ms) {
+    db_ = must(storage::open_for_writing(path_));
+    auto store_db =
+        must(storage::open_db(path_, storage::OpenMode::ReadWrite, store_busy_timeout_ms));
+    storage::PageStoreOptions options;
+    options.max_depth = max_depth;
+    store_ = must(storage::SqlitePageStore::create(std::move(store_db), options));
+  }
+
+  sqlite3* db() { return db_.get(); }
+  storage::ResultStore& store() { return *store_; }
+
+  void seed(const std::vector<std::string>& urls) {
+    std::vector<storage::Seed> seeds;
+    for (const auto& url : urls) seeds.push_back({url, host_of(url)});
+    (void)must(storage::add_seeds(db(), seeds));
+  }
+
+  WriteSummary write(const std::vector<PageWrite>& batch) {
+    return must(store().write_batch(batch));
+  }
+
+  std::optional<UrlState> url(const std::string& url) {
+    auto stmt = must(storage::prepare(
+        db(), "SELECT state, reason, depth, attempts, host FROM urls WHERE id = ? AND url = ?"));
+    storage::bind_int(stmt.get(), 1, common::url_id(url));
+    storage::bind_text(stmt.get(), 2, url);
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW) return std::nullopt;
+    UrlState s;
+    s.state = storage::column_text(stmt.get(), 0);
+    if (sqlite3_column_type(stmt.get(), 1) != SQLITE_NULL)
+      s.reason = storage::column_text(stmt.get(), 1);
+    s.depth = sqlite3_column_int(stmt.get(), 2);
+    s.attempts = sqlite3_column_int(stmt.get(), 3);
+    s.host = storage::column_text(stmt.get(), 4);
+    return s;
+  }
+
+  // The frontier as (url, depth) in seq order, checking each row's url_id.
+  std::vector<std::pair<std::string, int>> frontier() {
+    auto stmt =
+        must(storage::prepare(db(), "SELECT url_id, url, depth FROM frontier ORDER BY seq"));
+    std::vector<std::pair<std::string, int>> rows;
+    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+      const std::string url = storage::column_text(stmt.get(), 1);
+      CHECK(sqlite3_column_int64(stmt.get(), 0) == common::url_id(url));
+      rows.emplace_back(url, sqlite3_column_int(stmt.get(), 2));
+    }
+    return rows;
+  }
+
+  std::int64_t count(const std::string& table) {
+    return query_int(db(), "SELECT count(*) FROM " + table);
+  }
+
+  std::optional<int> page_depth(const std::string& url) {
+    auto text = query_text(
+        db(), "SELECT depth FROM pages WHERE url_id = " + std::to_string(common::url_id(url)));
+    if (!text) return std::nullopt;
+    return std::stoi(*text);
+  }
+
+  // Fetches the frontier head until it is empty, as the crawler would; `links` gives each
+  // page's outgoing links. Returns the pages in the order they were written.
+  std::vector<std::string> crawl(const std::map<std::string, std::vector<LinkRecord>>& links) {
+    std::vector<std::string> fetched;
+    for (int guard = 0; guard < 100; ++guard) {
+      auto head = query_text(db(), "SELECT url FROM frontier ORDER BY seq LIMIT 1");
+      if (!head) return fetched;
+      auto it = links.find(*head);
+      write({page(*head, it == links.end() ? std::vector<LinkRecord>{} : it->second)});
+      fetched.push_back(*head);
+    }
+    FAIL("the crawl did not end");
+    return fetched;
+  }
+
+ private:
+  storage_test::TempDir dir_;
+  std::string path_ = dir_.file("crawl.db");
+  storage::SqliteDb db_;
+  std::unique_ptr<storage::SqlitePageStore> store_;  // declared last: closes first
+};
+
+using Frontier = std::vector<std::pair<std::string, int>>;
+
+TEST_CASE("page_store: a fetched page is stored with every field and its url marked done",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/"});
+  PageWrite write =
+      page("http://a.test/", {follow("http://a.test/x"), skip("http://b.test/", "out_of_scope")});
+  auto& p = write.page;
+  p.final_url = "http://a.test/home";
+  p.content_type = "text/html; charset=utf-8";
+  p.title = "Home";
+  p.size_bytes = 1234;
+  p.fetched_at_s = 1700000000.25;
+  p.redirect_count = 1;
+  p.fetch_ms = 87;
+  p.attempts = 2;
+  p.noindex = true;
+  p.canonical = "http://a.test/canonical";
+
+  WriteSummary summary = f.write({write});
+  CHECK(summary.pages == 1);
+  CHECK(summary.urls_queued == 1);
+
+  auto stmt = must(storage::prepare(
+      f.db(),
+      "SELECT url, final_url, status, content_type, depth, title, size_bytes, fetched_at, "
+      "error IS NULL, error_detail IS NULL, redirect_count, fetch_ms, attempts, links_out, "
+      "noindex, canonical FROM pages WHERE url_id = ?"));
+  storage::bind_int(stmt.get(), 1, common::url_id("http://a.test/"));
+  REQUIRE(sqlite3_step(stmt.get()) == SQLITE_ROW);
+  auto text = [&](int i) { return storage::column_text(stmt.get(), i); };
+  auto integer = [&](int i) { return sqlite3_column_int64(stmt.get(), i); };
+  CHECK(text(0) == "http://a.test/");
+  CHECK(text(1) == "http://a.test/home");
+  CHECK(integer(2) == 200);
+  CHECK(text(3) == "text/html; charset=utf-8");
+  CHECK(integer(4) == 0);
+  CHECK(text(5) == "Home");
+  CHECK(integer(6) == 1234);
+  CHECK(text(7) == "2023-11-14T22:13:20.250Z");
+  CHECK(integer(8) == 1);
+  CHECK(integer(9) == 1);
+  CHECK(integer(10) == 1);
+  CHECK(integer(11) == 87);
+  CHECK(integer(12) == 2);
+  CHECK(integer(13) == 2);  // links_out counts skipped links too
+  CHECK(integer(14) == 1);
+  CHECK(text(15) == "http://a.test/canonical");
+
+  auto state = f.url("http://a.test/");
+  REQUIRE(state);
+  CHECK(state->state == "done");
+  CHECK_FALSE(state->reason);
+  CHECK(state->attempts == 2);
+  CHECK(f.frontier() == Frontier{{"http://a.test/x", 1}});  // the page left the frontier
+}
+
+TEST_CASE("page_store: a failed fetch is stored with NULL status and its url marked failed",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/slow"});
+  PageWrite write = page("http://a.test/slow");
+  write.page.status = 0;
+  write.page.final_url = "";
+  write.page.content_type = "";
+  write.page.title = "";
+  write.page.size_bytes = 0;
+  write.page.error = "timeout";
+  write.page.error_detail = "Operation timed out after 10000 milliseconds";
+  write.page.attempts = 3;
+
+  CHECK(f.write({write}).pages == 1);
+  const std::string where = " FROM pages WHERE url = 'http://a.test/slow'";
+  CHECK(query_int(f.db(),
+                  "SELECT status IS NULL AND final_url IS NULL AND content_type IS NULL "
+                  "AND title IS NULL AND canonical IS NULL" +
+                      where) == 1);
+  CHECK(query_text(f.db(), "SELECT error" + where) == "timeout");
+  CHECK(query_text(f.db(), "SELECT error_detail" + where) ==
+        "Operation timed out after 10000 milliseconds");
+  auto state = f.url("http://a.test/slow");
+  REQUIRE(state);
+  CHECK(state->state == "failed");
+  CHECK(state->reason == "timeout");
+  CHECK(state->attempts == 3);
+  CHECK(f.frontier().empty());
+}
+
+TEST_CASE("page_store: fetched_at is ISO 8601 UTC with milliseconds", "[storage][page_store]") {
+  struct Row {
+    double unix_s;
+    const char* expected;
+  };
+  const std::vector<Row> rows = {
+      {0, "1970-01-01T00:00:00.000Z"},
+      {1.5, "1970-01-01T00:00:01.500Z"},
+      {951782400.75, "2000-02-29T00:00:00.750Z"},
+      {1700000000.125, "2023-11-14T22:13:20.125Z"},
+      {4102444799.0, "2099-12-31T23:59:59.000Z"},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.expected) {
+      StoreFixture f;
+      PageWrite write = page("http://a.test/");
+      write.page.fetched_at_s = row.unix_s;
+      f.write({write});
+      CHECK(query_text(f.db(), "SELECT fetched_at FROM pages") == row.expected);
+    }
+  }
+}
+
+TEST_CASE("page_store: followable new links are queued at the page's depth + 1",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/"});
+  WriteSummary summary =
+      f.write({page("http://a.test/", {follow("http://a.test/2"), follow("http://a.test/1"),
+                                       follow("http://c.test/")})});
+  CHECK(summary.pages == 1);
+  CHECK(summary.urls_queued == 3);
+  // Discovery order is link order.
+  CHECK(f.frontier() ==
+        Frontier{{"http://a.test/2", 1}, {"http://a.test/1", 1}, {"http://c.test/", 1}});
+  auto other_host = f.url("http://c.test/");
+  REQUIRE(other_host);
+  CHECK(other_host->state == "queued");
+  CHECK_FALSE(other_host->reason);
+  CHECK(other_host->depth == 1);
+  CHECK(other_host->host == "c.test");
+  CHECK(other_host->attempts == 0);
+  CHECK(query_int(
+            f.db(),
+            "SELECT count(*) FROM urls WHERE discovered_at LIKE '____-__-__T__:__:__.___Z'") == 4);
+
+  // One level further down.
+  summary = f.write({page("http://a.test/2", {follow("http://a.test/2/deeper")})});
+  CHECK(summary.urls_queued == 1);
+  CHECK(f.url("http://a.test/2/deeper")->depth == 2);
+  CHECK(f.page_depth("http://a.test/2") == 1);
+}
+
+TEST_CASE("page_store: links are stored as edges and read back through the links view",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/"});
+  f.write({page("http://a.test/",
+                {follow("http://a.test/in"), skip("http://b.test/out", "out_of_scope"),
+                 follow("http://a.test/")})});
+  const std::int64_t from = common::url_id("http://a.test/");
+  CHECK(f.count("link_edges") == 3);
+  CHECK(query_int(f.db(),
+                  "SELECT follow FROM link_edges WHERE from_id = " + std::to_string(from) +
+                      " AND to_id = " + std::to_string(common::url_id("http://a.test/in"))) == 1);
+  CHECK(query_int(f.db(), "SELECT follow FROM link_edges WHERE to_id = " +
+                              std::to_string(common::url_id("http://b.test/out"))) == 0);
+  CHECK(query_text(f.db(),
+                   "SELECT group_concat(to_url, ' ') FROM (SELECT to_url FROM links "
+                   "WHERE from_url = 'http://a.test/' ORDER BY to_url)") ==
+        "http://a.test/ http://a.test/in http://b.test/out");
+}
+
+TEST_CASE("page_store: links that may not be followed are recorded as skipped with the reason",
+          "[storage][page_store]") {
+  struct Row {
+    const char* reason;
+    std::optional<std::string> stored;
+  };
+  const std::vector<Row> rows = {
+      {"out_of_scope", "out_of_scope"},
+      {"nofollow", "nofollow"},
+      {"", std::nullopt},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION("reason '" << row.reason << "'") {
+      StoreFixture f;
+      f.seed({"http://a.test/"});
+      WriteSummary summary =
+          f.write({page("http://a.test/", {skip("http://z.test/", row.reason)})});
+      CHECK(summary.urls_queued == 0);
+      auto state = f.url("http://z.test/");
+      REQUIRE(state);
+      CHECK(state->state == "skipped");
+      CHECK(state->reason == row.stored);
+      CHECK(state->depth == 1);
+      CHECK(f.frontier().empty());
+      CHECK(f.count("link_edges") == 1);
+    }
+  }
+}
+
+TEST_CASE("page_store: a url is queued once however often it is linked", "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/", "http://b.test/"});
+
+  // Two pages of one batch link the same new URL, and to each other and to themselves.
+  WriteSummary summary = f.write({
+      page("http://a.test/",
+           {follow("http://n.test/"), follow("http://b.test/"), follow("http://a.test/")}),
+      page("http://b.test/", {follow("http://n.test/"), follow("http://a.test/")}),
+  });
+  CHECK(summary.pages == 2);
+  CHECK(summary.urls_queued == 1);
+  CHECK(f.frontier() == Frontier{{"http://n.test/", 1}});
+  CHECK(f.count("link_edges") == 5);
+
+  // Later batches: a queued URL, a fetched page and a seed are never queued again.
+  summary = f.write({page("http://n.test/", {follow("http://n.test/"), follow("http://a.test/")})});
+  CHECK(summary.urls_queued == 0);
+  f.seed({"http://c.test/"});
+  summary = f.write({page("http://c.test/", {follow("http://a.test/"), follow("http://n.test/")})});
+  CHECK(summary.urls_queued == 0);
+  CHECK(f.frontier().empty());
+  CHECK(query_int(f.db(), "SELECT count(*) FROM urls WHERE url = 'http://n.test/'") == 1);
+  CHECK(f.url("http://a.test/")->depth == 0);  // a seed stays at depth 0
+}
+
+TEST_CASE("page_store: a page is stored once and a second write of it changes nothing",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/"});
+  f.write({page("http://a.test/", {follow("http://a.test/first")})});
+
+  PageWrite again = page("http://a.test/", {follow("http://a.test/second")});
+  again.page.status = 0;
+  again.page.error = "connect";
+  again.page.title = "replaced";
+  WriteSummary summary = f.write({again});
+  CHECK(summary.pages == 0);
+  CHECK(summary.urls_queued == 0);
+  CHECK(query_text(f.db(), "SELECT title FROM pages") == "title of http://a.test/");
+  CHECK(query_int(f.db(), "SELECT status FROM pages") == 200);
+  CHECK(f.url("http://a.test/")->state == "done");
+  CHECK_FALSE(f.url("http://a.test/second"));  // the duplicate's links were not added
+  CHECK(f.count("link_edges") == 1);
+  CHECK(f.frontier() == Frontier{{"http://a.test/first", 1}});
+}
+
+TEST_CASE("page_store: an empty batch commits nothing and succeeds", "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/"});
+  WriteSummary summary = f.write({});
+  CHECK(summary.pages == 0);
+  CHECK(summary.urls_queued == 0);
+  CHECK(f.count("pages") == 0);
+  CHECK(f.frontier() == Frontier{{"http://a.test/", 0}});
+}
+
+TEST_CASE("page_store: --max-depth admits exactly the urls within that many links of a seed",
+          "[storage][page_store][policy]") {
+  // A chain s -> 1 -> 2 -> 3 -> 4.
+  const std::vector<std::string> chain = {"http://s.test/", "http://s.test/1", "http://s.test/2",
+                                          "http://s.test/3", "http://s.test/4"};
+  std::map<std::string, std::vector<LinkRecord>> links;
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i) links[chain[i]] = {follow(chain[i + 1])};
+
+  struct Row {
+    int max_depth;
+    std::size_t fetched;  // pages written: chain[0 .. fetched)
+  };
+  const std::vector<Row> rows = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {-1, 5}, {10, 5}};
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION("max_depth " << row.max_depth) {
+      StoreFixture f(row.max_depth);
+      f.seed({chain[0]});
+      auto fetched = f.crawl(links);
+      CHECK(fetched == std::vector<std::string>(chain.begin(),
+                                                chain.begin() + static_cast<long>(row.fetched)));
+      for (std::size_t i = 0; i < row.fetched; ++i) {
+        CHECK(f.page_depth(chain[i]) == static_cast<int>(i));
+      }
+      if (row.fetched < chain.size()) {
+        // The first URL past the limit is known, skipped with the reason, and not queued.
+        auto past = f.url(chain[row.fetched]);
+        REQUIRE(past);
+        CHECK(past->state == "skipped");
+        CHECK(past->reason == "max_depth");
+        CHECK(past->depth == row.max_depth + 1);
+        if (row.fetched + 1 < chain.size()) CHECK_FALSE(f.url(chain[row.fetched + 1]));
+      }
+      CHECK(f.frontier().empty());
+    }
+  }
+}
+
+TEST_CASE("page_store: a shorter path lowers a queued url's depth in urls and frontier",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/", "http://b.test/"});
+  f.write({page("http://a.test/", {follow("http://a.test/1")})});
+  f.write({page("http://a.test/1", {follow("http://x.test/")})});
+  CHECK(f.url("http://x.test/")->depth == 2);
+
+  WriteSummary summary = f.write({page("http://b.test/", {follow("http://x.test/")})});
+  CHECK(summary.urls_queued == 0);  // lowered, not queued twice
+  CHECK(f.url("http://x.test/")->depth == 1);
+  CHECK(f.frontier() == Frontier{{"http://x.test/", 1}});
+
+  // A longer path does not raise it again.
+  f.write({page("http://x.test/", {})});
+  CHECK(f.page_depth("http://x.test/") == 1);
+}
+
+TEST_CASE("page_store: a shorter path to a fetched page lowers the depths it leads to",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://s.test/"});
+  // s -> a -> b -> {c (follow), n (nofollow)}, and b links back to a.
+  f.crawl({{"http://s.test/", {follow("http://s.test/a")}},
+           {"http://s.test/a", {follow("http://s.test/b")}},
+           {"http://s.test/b",
+            {follow("http://s.test/c"), skip("http://s.test/n", "nofollow"),
+             follow("http://s.test/a")}},
+           {"http://s.test/c", {}}});
+  REQUIRE(f.page_depth("http://s.test/b") == 2);
+  REQUIRE(f.page_depth("http://s.test/c") == 3);
+
+  f.seed({"http://t.test/"});
+  WriteSummary summary = f.write({page("http://t.test/", {follow("http://s.test/b")})});
+  CHECK(summary.urls_queued == 0);
+  CHECK(f.url("http://s.test/b")->depth == 1);
+  CHECK(f.page_depth("http://s.test/b") == 1);
+  CHECK(f.url("http://s.test/c")->depth == 2);  // through a followable edge of a fetched page
+  CHECK(f.page_depth("http://s.test/c") == 2);
+  CHECK(f.url("http://s.test/n")->depth == 3);  // not through a nofollow edge
+  CHECK(f.url("http://s.test/a")->depth == 1);  // the cycle b -> a stops: 2 is no improvement
+  CHECK(f.page_depth("http://s.test/a") == 1);
+}
+
+TEST_CASE("page_store: a url skipped for depth is queued when a short enough path appears",
+          "[storage][page_store][policy]") {
+  StoreFixture f(/*max_depth=*/2);
+  f.seed({"http://s.test/"});
+  f.crawl({{"http://s.test/", {follow("http://s.test/a")}},
+           {"http://s.test/a", {follow("http://s.test/b")}},
+           {"http://s.test/b", {follow("http://s.test/c")}}});
+  REQUIRE(f.url("http://s.test/c")->state == "skipped");
+  REQUIRE(f.url("http://s.test/c")->reason == "max_depth");
+
+  // A second seed links b directly: b moves to depth 1, so c (depth 2) is now within the limit.
+  f.seed({"http://t.test/"});
+  WriteSummary summary = f.write({page("http://t.test/", {follow("http://s.test/b")})});
+  CHECK(summary.urls_queued == 1);
+  auto c = f.url("http://s.test/c");
+  REQUIRE(c);
+  CHECK(c->state == "queued");
+  CHECK_FALSE(c->reason);
+  CHECK(c->depth == 2);
+  CHECK(c->attempts == 0);
+  CHECK(f.frontier() == Frontier{{"http://s.test/c", 2}});
+}
+
+TEST_CASE("page_store: a url skipped as nofollow is queued when a followable link reaches it",
+          "[storage][page_store][policy]") {
+  StoreFixture f;
+  f.seed({"http://a.test/", "http://b.test/"});
+  f.write({page("http://a.test/", {skip("http://n.test/", "nofollow")})});
+  REQUIRE(f.url("http://n.test/")->state == "skipped");
+
+  WriteSummary summary = f.write({page("http://b.test/", {follow("http://n.test/")})});
+  CHECK(summary.urls_queued == 1);
+  auto n = f.url("http://n.test/");
+  CHECK(n->state == "queued");
+  CHECK_FALSE(n->reason);
+  CHECK(n->depth == 1);
+  CHECK(f.frontier() == Frontier{{"http://n.test/", 1}});
+
+  // A second followable link does not queue it again.
+  f.seed({"http://c.test/"});
+  CHECK(f.write({page("http://c.test/", {follow("http://n.test/")})}).urls_queued == 0);
+  CHECK(f.frontier().size() == 1);
+}
+
+TEST_CASE("page_store: a followable link past the depth limit does not revive a skipped url",
+          "[storage][page_store][policy]") {
+  StoreFixture f(/*max_depth=*/1);
+  f.seed({"http://s.test/"});
+  f.write({page("http://s.test/", {follow("http://s.test/a"), follow("http://s.test/b")})});
+  f.write({page("http://s.test/a", {skip("http://n.test/", "nofollow")})});
+  REQUIRE(f.url("http://n.test/")->depth == 2);
+
+  WriteSummary summary = f.write({page("http://s.test/b", {follow("http://n.test/")})});
+  CHECK(summary.urls_queued == 0);
+  CHECK(f.url("http://n.test/")->state == "skipped");
+  CHECK(f.frontier().empty());
+}
+
+TEST_CASE("page_store: a page, its links and the urls it queues commit together or not at all",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/", "http://b.test/"});
+  // Make the store fail on a chosen link target, after earlier rows of the batch were written.
+  const std::int64_t poisoned = common::url_id("http://poison.test/");
+  storage_test::exec(f.db(), "CREATE TRIGGER poison BEFORE INSERT ON link_edges WHEN NEW.to_id = " +
+                                 std::to_string(poisoned) +
+                                 " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  const Frontier before = f.frontier();
+
+  std::vector<PageWrite> batch;
+  SECTION("the failure is in the page's own last link") {
+    batch = {
+        page("http://a.test/", {follow("http://a.test/1"), skip("http://x.test/", "out_of_scope"),
+                                follow("http://poison.test/")})};
+  }
+  SECTION("the failure is in a later page of the batch") {
+    batch = {
+        page("http://a.test/", {follow("http://a.test/1"), skip("http://x.test/", "out_of_scope")}),
+        page("http://b.test/", {follow("http://b.test/1"), follow("http://poison.test/")})};
+  }
+  auto result = f.store().write_batch(batch);
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == common::ErrorCode::Storage);
+  CHECK(result.error().context.find("injected failure") != std::string::npos);
+
+  CHECK(f.count("pages") == 0);
+  CHECK(f.count("link_edges") == 0);
+  CHECK(f.count("urls") == 2);  // only the seeds
+  CHECK(f.url("http://a.test/")->state == "queued");
+  CHECK(f.frontier() == before);
+
+  // The store is usable afterwards: the same batch commits once the fault is gone.
+  storage_test::exec(f.db(), "DROP TRIGGER poison");
+  WriteSummary summary = must(f.store().write_batch(batch));
+  CHECK(summary.pages == static_cast<std::int64_t>(batch.size()));
+  CHECK(f.count("pages") == static_cast<std::int64_t>(batch.size()));
+  CHECK(f.url("http://poison.test/")->state == "queued");
+  CHECK(f.url("http://x.test/")->state == "skipped");
+}
+
+TEST_CASE("page_store: a batch that cannot get the write lock fails as locked and writes nothing",
+          "[storage][page_store]") {
+  StoreFixture f(/*max_depth=*/-1, /*store_busy_timeout_ms=*/50);
+  f.seed({"http://a.test/"});
+  storage_test::exec(f.db(), "BEGIN IMMEDIATE");
+  auto result = f.store().write_batch({page("http://a.test/", {follow("http://a.test/1")})});
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == common::ErrorCode::Storage);
+  CHECK(result.error().context.find("database is locked") != std::string::npos);
+  storage_test::exec(f.db(), "COMMIT");
+
+  CHECK(f.count("pages") == 0);
+  WriteSummary summary = f.write({page("http://a.test/", {follow("http://a.test/1")})});
+  CHECK(summary.pages == 1);
+  CHECK(summary.urls_queued == 1);
+}
+
+TEST_CASE("page_store: create fails on a database without the schema", "[storage][page_store]") {
+  storage_test::TempDir dir;
+  auto db = storage_test::open_raw(dir.file("empty.db"));
+  auto store = storage::SqlitePageStore::create(std::move(db), {});
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == common::ErrorCode::Storage);
+  CHECK(store.error().context.find("no such table") != std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,105 @@
+#pragma once
+// Helpers shared by the storage tests: a temporary directory that removes itself, byte-level
+// file snapshots, and one-line queries that fail the test with SQLite's message.
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+
+#include "common/result.h"
+#include "storage/sqlite_handles.h"
+
+namespace storage_test {
+
+// A fresh directory under /tmp (mkdtemp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = "/tmp/storage_test.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) FAIL("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+  // The names of the files in the directory, e.g. {"crawl.db", "crawl.db-wal"}.
+  std::set<std::string> listing() const {
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+      names.insert(entry.path().filename().string());
+    }
+    return names;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The file's bytes, or nullopt when it does not exist.
+inline std::optional<std::string> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  REQUIRE(out.good());
+}
+
+inline bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+// Unwraps a Result, failing the test with the error's context.
+template <class T>
+T must(common::Result<T> result) {
+  if (!result) FAIL("unexpected error: " << result.error().context);
+  return std::move(*result);
+}
+
+inline void must(const common::Result<void>& result) {
+  if (!result) FAIL("unexpected error: " << result.error().context);
+}
+
+inline std::int64_t query_int(sqlite3* db, const std::string& sql) {
+  auto value = storage::query_int(db, sql);
+  if (!value) FAIL(sql << ": " << value.error().context);
+  return *value;
+}
+
+// The first column of the first row as text; nullopt for NULL or no row.
+inline std::optional<std::string> query_text(sqlite3* db, const std::string& sql) {
+  auto stmt = storage::prepare(db, sql);
+  if (!stmt) FAIL(sql << ": " << stmt.error().context);
+  int rc = sqlite3_step(stmt->get());
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) FAIL(sql << ": " << sqlite3_errmsg(db));
+  if (rc == SQLITE_DONE || sqlite3_column_type(stmt->get(), 0) == SQLITE_NULL) return std::nullopt;
+  return storage::column_text(stmt->get(), 0);
+}
+
+inline void exec(sqlite3* db, const std::string& sql) {
+  auto r = storage::exec(db, sql);
+  if (!r) FAIL(sql << ": " << r.error().context);
+}
+
+// A plain read-write connection (no migration), for inspecting or tampering with a database.
+inline storage::SqliteDb open_raw(const std::string& path) {
+  return must(storage::open_db(path, storage::OpenMode::ReadWriteCreate, 2000));
+}
+
+}  // namespace storage_test
