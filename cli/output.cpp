@@ -10,10 +10,12 @@ namespace {
 
 bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
-// The longest prefix of `s` of at most `width` code points, plus "..." if cut.
+// `s` cut to at most `width` code points, ending in "..." if cut. Below 4 there is room
+// for the dots alone (as many as fit): the result never exceeds `width`.
 std::string truncate(const std::string& s, std::size_t width) {
   if (width == 0 || display_width(s) <= width) return s;
-  const std::size_t keep = width > 3 ? width - 3 : width;
+  if (width <= 3) return std::string(width, '.');
+  const std::size_t keep = width - 3;
   std::size_t points = 0, i = 0;
   for (; i < s.size(); ++i) {
     if (!is_continuation(static_cast<unsigned char>(s[i]))) {
