@@ -162,7 +162,33 @@ int run_stats_command(const std::string& db_path, const std::string& format) {
   return kExitOk;
 }
 
+// Worker processes get the options as JSON, which holds only UTF-8 text.
+bool is_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
 int run_crawl_command(const crawler::CrawlOptions& options) {
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"seeds file name", &options.seeds_file},
+      {"--db", &options.db_path},
+      {"--user-agent", &options.user_agent}};
+  for (const auto& [what, text] : texts) {
+    if (!is_utf8(*text)) {
+      std::cerr << "crawl: " << what << " must be valid UTF-8\n";
+      return kExitUsage;
+    }
+  }
+  for (const auto& domain : options.allow_domains) {
+    if (!is_utf8(domain)) {
+      std::cerr << "crawl: --allow-domain must be valid UTF-8\n";
+      return kExitUsage;
+    }
+  }
   crawler::CurlGlobal curl;  // before any fetcher exists; workers are separate processes
   auto summary = crawler::run_crawl(options);
   if (!summary) {

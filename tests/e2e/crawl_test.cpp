@@ -271,6 +271,11 @@ TEST_CASE("crawl: bad command lines and unusable files give one clear line, neve
     CHECK(e2e::run_crawler({}).exit_code == 2);
     CHECK(e2e::run_crawler({"crawl", seeds, "--workers", "-3"}).exit_code == 2);
   }
+  SECTION("a database name that is not UTF-8") {
+    auto r = e2e::run_crawler({"crawl", seeds, "--db", dir.file("caf\xe9.db")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("UTF-8") != std::string::npos);
+  }
   SECTION("--version and --help") {
     auto v = e2e::run_crawler({"--version"});
     CHECK(v.exit_code == 0);
