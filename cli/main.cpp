@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "cli/output.h"
 #include "crawler/coordinator.h"
 #include "crawler/crawl_options.h"
@@ -21,9 +22,9 @@
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+using cli::kExitFailure;
+using cli::kExitOk;
+using cli::kExitUsage;
 
 const char* const kCrawlExamples = R"(
 Examples:
@@ -50,116 +51,40 @@ Examples:
   crawler stats --db crawl.db
   crawler stats --db crawl.db --format json)";
 
-void print_stats_text(const storage::Stats& s, std::ostream& out) {
-  auto section = [&](const char* title, const auto& pairs) {
-    if (pairs.empty()) return;
-    out << title << ":\n";
-    for (const auto& [name, count] : pairs) {
-      out << "  " << name << std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') << count
-          << "\n";
-    }
-  };
-  out << "pages          " << s.pages << " (" << s.pages_ok << " with status 2xx, "
-      << s.pages_failed << " without an HTTP response)\n"
-      << "links          " << s.links << "\n"
-      << "hosts          " << s.hosts << "\n"
-      << "urls known     " << s.urls_known << " (" << s.queued << " still queued, " << s.skipped
-      << " skipped)\n"
-      << "bytes          " << s.bytes << "\n";
-  if (s.duration_s > 0) {
-    char line[128];
-    std::snprintf(line, sizeof line, "crawl time     %.1f s (%.1f pages/s)\n", s.duration_s,
-                  static_cast<double>(s.pages) / s.duration_s);
-    out << line;
-  }
-  section("pages by status class", s.by_status_class);
-  section("pages by status", s.by_status);
-  section("errors by kind", s.errors_by_kind);
-  section("skipped by reason", s.skipped_by_reason);
-  section("top hosts", s.top_hosts);
+const char* const kBrokenExamples = R"(
+Every link whose target answered with status >= 400 or could not be fetched at all, with the
+page that links to it: from_url, to_url, status, error.
+
+Examples:
+  crawler broken --db crawl.db
+  crawler broken --db crawl.db --format csv > broken.csv)";
+
+const char* const kLinksExamples = R"(
+Examples:
+  crawler links --db crawl.db --from https://example.org/      # what this page links to
+  crawler links --db crawl.db --to https://example.org/about   # who links to this URL)";
+
+const char* const kExportExamples = R"(
+Streams every page with its outlink count (constant memory, any database size).
+
+Examples:
+  crawler export --db crawl.db --format jsonl --out pages.jsonl
+  crawler export --db crawl.db --format csv > pages.csv)";
+
+// --format for commands that print rows.
+void add_format_options(CLI::App* cmd, std::string& format, bool& wide) {
+  cmd->add_option("-f,--format", format, "Output: table, csv, json or jsonl")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "csv", "json", "jsonl"}));
+  cmd->add_flag("--wide", wide, "Do not truncate long table cells");
 }
 
-nlohmann::json stats_json(const storage::Stats& s) {
-  auto object = [](const auto& pairs) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [name, count] : pairs) j[name] = count;
-    return j;
-  };
-  nlohmann::json hosts = nlohmann::json::array();
-  for (const auto& [host, count] : s.top_hosts) hosts.push_back({{"host", host}, {"pages", count}});
-  return {{"pages", s.pages},
-          {"pages_ok", s.pages_ok},
-          {"pages_failed", s.pages_failed},
-          {"links", s.links},
-          {"hosts", s.hosts},
-          {"urls_known", s.urls_known},
-          {"queued", s.queued},
-          {"skipped", s.skipped},
-          {"bytes", s.bytes},
-          {"duration_s", s.duration_s},
-          {"first_started_at", s.first_started_at},
-          {"last_finished_at", s.last_finished_at},
-          {"by_status_class", object(s.by_status_class)},
-          {"by_status", object(s.by_status)},
-          {"errors_by_kind", object(s.errors_by_kind)},
-          {"skipped_by_reason", object(s.skipped_by_reason)},
-          {"top_hosts", hosts}};
-}
-
-int run_query_command(const std::string& db_path, const std::string& sql,
-                      const std::string& format_name, bool wide) {
-  cli::Format format;
-  if (!cli::parse_format(format_name, format)) {
-    std::cerr << "query: unknown --format '" << format_name << "' (table, csv, json, jsonl)\n";
-    return kExitUsage;
-  }
-  auto db = storage::open_for_reading(db_path);
-  if (!db) {
-    std::cerr << "query: " << db.error().context << "\n";
-    return kExitFailure;
-  }
-  auto formatter = cli::make_formatter(format, std::cout, {wide ? 0u : 60u});
-  bool started = false;
-  auto result = storage::run_query(
-      db->get(), sql,
-      [&](const std::vector<std::string>& names) {
-        formatter->columns(names);
-        started = true;
-      },
-      [&](const storage::Row& row) {
-        formatter->row(row);
-        return static_cast<bool>(std::cout);
-      });
-  if (started) formatter->finish();
-  if (!result) {
-    std::cerr << "query: " << result.error().context << "\n";
-    return kExitFailure;
-  }
-  return kExitOk;
-}
-
-int run_stats_command(const std::string& db_path, const std::string& format) {
-  if (format != "text" && format != "json") {
-    std::cerr << "stats: unknown --format '" << format << "' (text, json)\n";
-    return kExitUsage;
-  }
-  auto db = storage::open_for_reading(db_path);
-  if (!db) {
-    std::cerr << "stats: " << db.error().context << "\n";
-    return kExitFailure;
-  }
-  auto stats = storage::collect_stats(db->get());
-  if (!stats) {
-    std::cerr << "stats: " << stats.error().context << "\n";
-    return kExitFailure;
-  }
-  if (format == "json") {
-    std::cout << stats_json(*stats).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
-  } else {
-    print_stats_text(*stats, std::cout);
-  }
-  return kExitOk;
+cli::OutputOptions output_options(const std::string& format, bool wide) {
+  cli::OutputOptions o;
+  (void)cli::parse_format(format, o.format);  // validated by CLI11
+  o.wide = wide;
+  o.terminal_columns = cli::stdout_terminal_columns();
+  return o;
 }
 
 // Worker processes get the options as JSON, which holds only UTF-8 text.
@@ -304,10 +229,7 @@ int main(int argc, char** argv) {
   query_cmd->footer(kQueryExamples);
   query_cmd->add_option("sql", query_sql, "The SQL statement")->required();
   query_cmd->add_option("--db", query_db, "Crawl database")->capture_default_str();
-  query_cmd->add_option("-f,--format", query_format, "Output: table, csv, json or jsonl")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"table", "csv", "json", "jsonl"}));
-  query_cmd->add_flag("--wide", query_wide, "Do not truncate long table cells");
+  add_format_options(query_cmd, query_format, query_wide);
 
   std::string stats_db = "crawl.db", stats_format = "text";
   auto* stats_cmd = app.add_subcommand("stats", "Summarize a crawl database");
@@ -316,6 +238,32 @@ int main(int argc, char** argv) {
   stats_cmd->add_option("-f,--format", stats_format, "Output: text or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+
+  std::string broken_db = "crawl.db", broken_format = "table";
+  bool broken_wide = false;
+  auto* broken_cmd = app.add_subcommand("broken", "List broken links and the pages linking to them");
+  broken_cmd->footer(kBrokenExamples);
+  broken_cmd->add_option("--db", broken_db, "Crawl database")->capture_default_str();
+  add_format_options(broken_cmd, broken_format, broken_wide);
+
+  std::string links_db = "crawl.db", links_from, links_to, links_format = "table";
+  bool links_wide = false;
+  auto* links_cmd = app.add_subcommand("links", "Show a page's outlinks, or the pages linking to a URL");
+  links_cmd->footer(kLinksExamples);
+  links_cmd->add_option("--db", links_db, "Crawl database")->capture_default_str();
+  auto* from_opt = links_cmd->add_option("--from", links_from, "Outlinks of this page");
+  auto* to_opt = links_cmd->add_option("--to", links_to, "Pages linking to this URL");
+  from_opt->excludes(to_opt);
+  add_format_options(links_cmd, links_format, links_wide);
+
+  std::string export_db = "crawl.db", export_format = "jsonl", export_out;
+  auto* export_cmd = app.add_subcommand("export", "Export every page with its outlink count");
+  export_cmd->footer(kExportExamples);
+  export_cmd->add_option("--db", export_db, "Crawl database")->capture_default_str();
+  export_cmd->add_option("-f,--format", export_format, "Output: jsonl or csv")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  export_cmd->add_option("-o,--out", export_out, "Write to this file instead of stdout");
 
   try {
     app.parse(argc, argv);
@@ -339,8 +287,28 @@ int main(int argc, char** argv) {
       crawl.max_body_bytes = static_cast<std::int64_t>(max_body_mib * 1024 * 1024);
       return run_crawl_command(crawl);
     }
-    if (*query_cmd) return run_query_command(query_db, query_sql, query_format, query_wide);
-    if (*stats_cmd) return run_stats_command(stats_db, stats_format);
+    if (*query_cmd) {
+      return cli::query_command(query_db, query_sql, output_options(query_format, query_wide),
+                                std::cout, std::cerr);
+    }
+    if (*stats_cmd) return cli::stats_command(stats_db, stats_format, std::cout, std::cerr);
+    if (*broken_cmd) {
+      return cli::broken_command(broken_db, output_options(broken_format, broken_wide), std::cout,
+                                 std::cerr);
+    }
+    if (*links_cmd) {
+      if (links_from.empty() == links_to.empty()) {
+        std::cerr << "links: give exactly one of --from URL or --to URL\n";
+        return kExitUsage;
+      }
+      return cli::links_command(links_db, links_from, links_to,
+                                output_options(links_format, links_wide), std::cout, std::cerr);
+    }
+    if (*export_cmd) {
+      cli::Format format = cli::Format::Jsonl;
+      (void)cli::parse_format(export_format, format);
+      return cli::export_command(export_db, format, export_out, std::cout, std::cerr);
+    }
   } catch (const std::exception& e) {
     std::cerr << "crawler: " << e.what() << "\n";
     return kExitFailure;

@@ -42,9 +42,10 @@ class TableFormatter : public Formatter {
   void columns(const std::vector<std::string>& names) override {
     names_ = names;
     widths_.assign(names.size(), 0);
+    caps_.assign(names.size(), options_.max_cell_width);
     right_.assign(names.size(), false);
     for (std::size_t i = 0; i < names.size(); ++i) {
-      widths_[i] = display_width(truncate(flatten(names[i]), options_.max_cell_width));
+      widths_[i] = display_width(flatten(names[i]));
     }
   }
 
@@ -64,19 +65,43 @@ class TableFormatter : public Formatter {
   }
 
  private:
-  std::string cell_text(const storage::Cell& cell) const {
-    return truncate(flatten(cell.is_null ? "NULL" : cell.text), options_.max_cell_width);
+  std::string cell_text(const storage::Cell& cell, std::size_t column) const {
+    return truncate(flatten(cell.is_null ? "NULL" : cell.text), caps_[column]);
   }
 
-  void flush_sample() {
+  // Column widths from the sample: each column's widest cell, capped by max_cell_width; on a
+  // terminal, the widest columns then give way until a row fits terminal_columns.
+  void size_columns() {
+    const bool terminal = options_.terminal_columns > 0 && options_.max_cell_width != 0;
+    if (terminal) caps_.assign(names_.size(), 0);  // measure whole cells first
     std::vector<bool> all_numbers(names_.size(), !pending_.empty());
     for (const auto& row : pending_) {
       for (std::size_t i = 0; i < row.size() && i < widths_.size(); ++i) {
-        widths_[i] = std::max(widths_[i], display_width(cell_text(row[i])));
+        widths_[i] = std::max(widths_[i], display_width(cell_text(row[i], i)));
         if (!row[i].is_number && !row[i].is_null) all_numbers[i] = false;
       }
     }
-    for (std::size_t i = 0; i < names_.size(); ++i) right_[i] = all_numbers[i];
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+      right_[i] = all_numbers[i];
+      if (caps_[i] != 0) widths_[i] = std::min(widths_[i], caps_[i]);
+    }
+    if (!terminal || names_.empty()) return;
+    const std::size_t separators = 3 * (names_.size() - 1);
+    auto total = [&] {
+      std::size_t sum = separators;
+      for (auto w : widths_) sum += w;
+      return sum;
+    };
+    while (total() > options_.terminal_columns) {
+      auto widest = std::max_element(widths_.begin(), widths_.end());
+      if (*widest <= kMinCellWidth) break;
+      --*widest;
+    }
+    caps_ = widths_;
+  }
+
+  void flush_sample() {
+    size_columns();
     sized_ = true;
     storage::Row header;
     for (const auto& name : names_) header.push_back(storage::Cell{name, false, false});
@@ -100,8 +125,8 @@ class TableFormatter : public Formatter {
   void print_line(const storage::Row& row, bool header) {
     std::string line;
     for (std::size_t i = 0; i < row.size() && i < widths_.size(); ++i) {
-      const std::string text = header ? truncate(flatten(row[i].text), options_.max_cell_width)
-                                       : cell_text(row[i]);
+      const std::string text = header ? truncate(flatten(row[i].text), caps_[i])
+                                       : cell_text(row[i], i);
       const std::size_t w = display_width(text);
       const std::size_t pad = widths_[i] > w ? widths_[i] - w : 0;
       if (i > 0) line += " | ";
@@ -119,6 +144,7 @@ class TableFormatter : public Formatter {
   TableOptions options_;
   std::vector<std::string> names_;
   std::vector<std::size_t> widths_;
+  std::vector<std::size_t> caps_;  // per column: longest cell shown whole (0 = no limit)
   std::vector<bool> right_;
   std::vector<storage::Row> pending_;
   bool sized_ = false;

@@ -20,7 +20,12 @@ bool parse_format(const std::string& name, Format& out);
 
 struct TableOptions {
   std::size_t max_cell_width = 60;  // longer cells end in "..."; 0 = never truncate
+  // When > 0 (a terminal), cells are instead capped so that a row fits this many columns
+  // (each column gets an equal share, at least kMinCellWidth).
+  std::size_t terminal_columns = 0;
 };
+
+inline constexpr std::size_t kMinCellWidth = 8;
 
 inline constexpr std::size_t kTableSampleRows = 1000;
 

@@ -35,7 +35,8 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> pairs(sqlite3* db, con
 
 Result<void> run_query(sqlite3* db, std::string_view sql,
                        const std::function<void(const std::vector<std::string>&)>& on_columns,
-                       const std::function<bool(const Row&)>& on_row) {
+                       const std::function<bool(const Row&)>& on_row,
+                       const std::vector<std::string>& params) {
   // No ATTACH: it could create files, and a query has no business outside this database.
   sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
   const std::string text(sql);
@@ -58,6 +59,14 @@ Result<void> run_query(sqlite3* db, std::string_view sql,
   if (!sqlite3_stmt_readonly(stmt.get())) {
     return make_error(ErrorCode::BadInput,
                       "only read-only statements are allowed: the database was not changed");
+  }
+  if (static_cast<int>(params.size()) > sqlite3_bind_parameter_count(stmt.get())) {
+    return make_error(ErrorCode::BadInput, "more parameters than the query has placeholders");
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    rc = sqlite3_bind_text(stmt.get(), static_cast<int>(i + 1), params[i].data(),
+                           static_cast<int>(params[i].size()), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) return make_error(ErrorCode::BadInput, sqlite3_errmsg(db));
   }
   std::vector<std::string> columns;
   const int n = sqlite3_column_count(stmt.get());
@@ -119,6 +128,10 @@ Result<Stats> collect_stats(sqlite3* db) {
       {&s.skipped_by_reason,
        "SELECT coalesce(reason, '?'), count(*) FROM urls WHERE state = 'skipped' "
        "GROUP BY reason ORDER BY count(*) DESC"},
+      {&s.by_content_type,
+       "SELECT coalesce(nullif(lower(trim(CASE WHEN instr(content_type, ';') > 0 "
+       "THEN substr(content_type, 1, instr(content_type, ';') - 1) ELSE content_type END)), ''), "
+       "'(none)') AS t, count(*) FROM pages GROUP BY t ORDER BY count(*) DESC, t LIMIT 10"},
       {&s.top_hosts,
        "SELECT u.host, count(*) FROM pages p JOIN urls u ON u.id = p.url_id GROUP BY u.host "
        "ORDER BY count(*) DESC, u.host LIMIT 10"},

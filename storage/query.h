@@ -24,11 +24,12 @@ using Row = std::vector<Cell>;
 // Runs exactly one read-only SQL statement. Calls on_columns once with the column names,
 // then on_row per row (return false to stop early). Errors (BadInput): a statement that would
 // write ("only read-only statements are allowed"), more than one statement, an empty query,
-// or SQLite's own message with the byte offset where it applies.
+// or SQLite's own message with the byte offset where it applies. `params` are bound as text
+// to ?1, ?2, ... (never spliced into the SQL).
 [[nodiscard]] common::Result<void> run_query(
     sqlite3* db, std::string_view sql,
     const std::function<void(const std::vector<std::string>&)>& on_columns,
-    const std::function<bool(const Row&)>& on_row);
+    const std::function<bool(const Row&)>& on_row, const std::vector<std::string>& params = {});
 
 struct Stats {
   std::int64_t pages = 0;          // rows in pages
@@ -44,6 +45,7 @@ struct Stats {
   std::vector<std::pair<std::string, std::int64_t>> by_status;        // "200", "404", ...
   std::vector<std::pair<std::string, std::int64_t>> errors_by_kind;   // "timeout", ...
   std::vector<std::pair<std::string, std::int64_t>> skipped_by_reason;
+  std::vector<std::pair<std::string, std::int64_t>> by_content_type;  // media type, top 10
   std::vector<std::pair<std::string, std::int64_t>> top_hosts;        // by pages, top 10
   std::string first_started_at, last_finished_at;
   double duration_s = 0;  // sum over crawl runs

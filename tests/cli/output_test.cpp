@@ -492,3 +492,33 @@ TEST_CASE("output: rows with a missing or extra cell do not crash any format", "
     }
   }
 }
+
+TEST_CASE("output: a table on a terminal fits its width, narrow columns stay whole",
+          "[cli][output]") {
+  struct Case {
+    std::size_t columns;
+    std::size_t longest_line;  // expected bound
+  };
+  for (const Case c : {Case{40, 40}, Case{60, 60}, Case{200, 200}}) {
+    CAPTURE(c.columns);
+    std::ostringstream out;
+    cli::TableOptions options;
+    options.terminal_columns = c.columns;
+    auto table = cli::make_formatter(cli::Format::Table, out, options);
+    table->columns({"url", "status", "title"});
+    table->row({{std::string(150, 'u'), false, false}, {"200", false, true},
+                {std::string(90, 't'), false, false}});
+    table->row({{"short", false, false}, {"404", false, true}, {"x", false, false}});
+    table->finish();
+    std::istringstream lines(out.str());
+    std::string line;
+    std::size_t longest = 0;
+    bool status_whole = false;
+    while (std::getline(lines, line)) {
+      longest = std::max(longest, cli::display_width(line));
+      status_whole |= line.find(" 200 ") != std::string::npos;
+    }
+    CHECK(longest <= c.longest_line);
+    CHECK(status_whole);
+  }
+}

@@ -5,6 +5,8 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <chrono>
 #include <map>
 #include <random>
@@ -554,4 +556,90 @@ TEST_CASE("crawl: kill -9 at random instants, then resume, stores the same pages
     extra += count - 1 - (path == e2e::kRedirectTarget ? 1 : 0);
   }
   CHECK(extra <= kills * 2 * 16);
+}
+
+TEST_CASE("broken, links, export and stats --format json on a real crawl", "[e2e][cli]") {
+  Fixture f;
+  const std::string db = f.dir.file("report.db");
+  REQUIRE(crawl(f, db, {"--workers", "2"}).exit_code == 0);
+  const std::string before = e2e::read_file(db);
+
+  // broken: exactly the fixture's links to /missing (404), /error (500), /big.html (too large).
+  std::set<std::string> expected_broken;
+  for (const auto& [from, tos] : f.site.edges) {
+    for (const auto& to : tos) {
+      if (to == e2e::kMissingPath || to == e2e::kErrorPath || to == e2e::kBigPath) {
+        expected_broken.insert(f.base + from + "," + f.base + to);
+      }
+    }
+  }
+  REQUIRE_FALSE(expected_broken.empty());
+  auto broken = e2e::run_crawler({"broken", "--db", db, "--format", "csv"});
+  CHECK(broken.exit_code == 0);
+  std::set<std::string> got_broken;
+  std::istringstream lines(broken.out);
+  std::string line;
+  std::getline(lines, line);
+  CHECK(line == "from_url,to_url,status,error\r");
+  while (std::getline(lines, line)) {
+    const auto second_comma = line.find(',', line.find(',') + 1);
+    got_broken.insert(line.substr(0, second_comma));
+  }
+  CHECK(got_broken == expected_broken);
+
+  // links --from takes a URL as typed and normalizes it; --to lists the linking pages.
+  auto out = e2e::run_crawler(
+      {"links", "--db", db, "--format", "jsonl", "--from", f.base + "/p/../p/7.html#top"});
+  CHECK(out.exit_code == 0);
+  std::set<std::string> targets;
+  std::istringstream out_lines(out.out);
+  while (std::getline(out_lines, line)) {
+    targets.insert(nlohmann::json::parse(line).at("to_url").get<std::string>());
+  }
+  std::set<std::string> expected_targets;
+  for (const auto& to : f.site.edges.at("/p/7.html")) expected_targets.insert(f.base + to);
+  CHECK(targets == expected_targets);
+  auto in = e2e::run_crawler({"links", "--db", db, "--format", "json", "--to", f.base + "/p/8.html"});
+  CHECK(in.exit_code == 0);
+  std::set<std::string> sources;
+  for (const auto& row : nlohmann::json::parse(in.out)) sources.insert(row.at("from_url"));
+  std::set<std::string> expected_sources;
+  for (const auto& [from, tos] : f.site.edges) {
+    if (tos.count("/p/8.html")) expected_sources.insert(f.base + from);
+  }
+  CHECK(sources == expected_sources);
+  CHECK(e2e::run_crawler({"links", "--db", db}).exit_code == 2);
+  CHECK(e2e::run_crawler({"links", "--db", db, "--from", "ftp://x/"}).exit_code == 2);
+
+  // export: one JSON object per page, outlinks matching the graph; CSV with a header row.
+  const std::string jsonl_path = f.dir.file("pages.jsonl");
+  CHECK(e2e::run_crawler({"export", "--db", db, "--out", jsonl_path}).exit_code == 0);
+  std::istringstream jsonl(e2e::read_file(jsonl_path));
+  std::set<std::string> exported;
+  while (std::getline(jsonl, line)) {
+    const auto page = nlohmann::json::parse(line);
+    const std::string url = page.at("url");
+    exported.insert(url);
+    const std::string path = url.substr(f.base.size());
+    if (f.site.edges.count(path)) {
+      CHECK(page.at("outlinks") == f.site.edges.at(path).size());
+    }
+  }
+  CHECK(exported == f.expected_pages());
+  auto csv = e2e::run_crawler({"export", "--db", db, "--format", "csv"});
+  CHECK(csv.exit_code == 0);
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') ==
+        static_cast<long>(f.expected_pages().size()) + 1);
+  CHECK(e2e::run_crawler({"export", "--db", db, "--out", f.dir.file("no/dir/x.csv")}).exit_code ==
+        1);
+
+  auto stats = e2e::run_crawler({"stats", "--db", db, "--format", "json"});
+  CHECK(stats.exit_code == 0);
+  const auto s = nlohmann::json::parse(stats.out);
+  CHECK(s.at("pages") == f.expected_pages().size());
+  CHECK(s.at("errors_by_kind").at("too_large") == 1);
+  CHECK(s.at("by_status").at("404") == 1);
+  CHECK(s.at("by_content_type").at("application/pdf") == 1);
+  CHECK(s.at("hosts") == 1);
+  CHECK(e2e::read_file(db) == before);  // every command here is read-only
 }
