@@ -190,6 +190,46 @@ int links_command(const std::string& db_path, const std::string& from_url,
                   table_options(output), out, err);
 }
 
+std::string fts_query(const std::string& terms) {
+  std::string query, term;
+  auto flush = [&] {
+    if (term.empty()) return;
+    if (!query.empty()) query += ' ';
+    query += '"';
+    for (char c : term) {
+      if (c == '"') query += '"';
+      query += c;
+    }
+    query += '"';
+    term.clear();
+  };
+  for (char c : terms) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      flush();
+    } else {
+      term += c;
+    }
+  }
+  flush();
+  return query;
+}
+
+int search_command(const std::string& db_path, const std::string& terms, int limit,
+                   const OutputOptions& output, std::ostream& out, std::ostream& err) {
+  const std::string query = fts_query(terms);
+  if (query.empty()) {
+    err << "search: give at least one search term\n";
+    return kExitUsage;
+  }
+  static const char* const kSql =
+      "SELECT p.url, p.title, snippet(page_text, 1, '[', ']', '...', 12) AS snippet, "
+      "round(-bm25(page_text), 4) AS score "
+      "FROM page_text JOIN pages p ON p.url_id = page_text.rowid "
+      "WHERE page_text MATCH ?1 ORDER BY bm25(page_text), p.url LIMIT CAST(?2 AS INTEGER)";
+  return run_into("search", db_path, kSql, {query, std::to_string(limit)}, output.format,
+                  table_options(output), out, err);
+}
+
 int export_command(const std::string& db_path, Format format, const std::string& out_path,
                    std::ostream& out, std::ostream& err) {
   if (format != Format::Csv && format != Format::Jsonl) {

@@ -42,6 +42,14 @@ int links_command(const std::string& db_path, const std::string& from_url,
 int export_command(const std::string& db_path, Format format, const std::string& out_path,
                    std::ostream& out, std::ostream& err);
 
+// Full-text search over page titles and visible text: each whitespace-separated term must
+// occur (terms are quoted, so FTS5 operators in them are plain text). Best bm25 first.
+int search_command(const std::string& db_path, const std::string& terms, int limit,
+                   const OutputOptions& output, std::ostream& out, std::ostream& err);
+
+// An FTS5 query matching every term of `terms` literally ("" if there is none).
+std::string fts_query(const std::string& terms);
+
 // Columns of the terminal on stdout, or 0 if stdout is not a terminal.
 int stdout_terminal_columns();
 

@@ -71,6 +71,14 @@ Examples:
   crawler export --db crawl.db --format jsonl --out pages.jsonl
   crawler export --db crawl.db --format csv > pages.csv)";
 
+const char* const kSearchExamples = R"(
+Searches page titles and visible text (scripts and styles left out) stored by the crawl;
+every term must occur; best matches (bm25) first, with a snippet.
+
+Examples:
+  crawler search --db crawl.db "connection pool"
+  crawler search --db crawl.db --limit 5 --format json timeout)";
+
 // --format for commands that print rows.
 void add_format_options(CLI::App* cmd, std::string& format, bool& wide) {
   cmd->add_option("-f,--format", format, "Output: table, csv, json or jsonl")
@@ -217,6 +225,11 @@ int main(int argc, char** argv) {
   crawl_cmd->add_option("--max-url-length", crawl.max_url_length,
                         "Longer URLs are skipped (reason 'url_too_long')")
       ->capture_default_str()->check(CLI::Range(16, 1000000));
+  crawl_cmd->add_flag("!--no-text", crawl.store_text,
+                      "Do not store pages' visible text (no full-text search)");
+  double max_text_kib = static_cast<double>(crawl.max_text_bytes) / 1024.0;
+  crawl_cmd->add_option("--max-text", max_text_kib, "Visible text stored per page, KiB")
+      ->capture_default_str()->check(CLI::Range(1.0, 102400.0));
   crawl_cmd->add_option("--progress-interval", crawl.progress_interval_s,
                         "Seconds between progress lines on stderr (0 = none)")
       ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
@@ -256,6 +269,17 @@ int main(int argc, char** argv) {
   from_opt->excludes(to_opt);
   add_format_options(links_cmd, links_format, links_wide);
 
+  std::string search_db = "crawl.db", search_terms, search_format = "table";
+  bool search_wide = false;
+  int search_limit = 20;
+  auto* search_cmd = app.add_subcommand("search", "Full-text search over page titles and text");
+  search_cmd->footer(kSearchExamples);
+  search_cmd->add_option("terms", search_terms, "Words that must all occur")->required();
+  search_cmd->add_option("--db", search_db, "Crawl database")->capture_default_str();
+  search_cmd->add_option("-n,--limit", search_limit, "Results shown at most")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  add_format_options(search_cmd, search_format, search_wide);
+
   std::string export_db = "crawl.db", export_format = "jsonl", export_out;
   auto* export_cmd = app.add_subcommand("export", "Export every page with its outlink count");
   export_cmd->footer(kExportExamples);
@@ -285,6 +309,7 @@ int main(int argc, char** argv) {
         return kExitUsage;
       }
       crawl.max_body_bytes = static_cast<std::int64_t>(max_body_mib * 1024 * 1024);
+      crawl.max_text_bytes = static_cast<std::int64_t>(max_text_kib * 1024);
       return run_crawl_command(crawl);
     }
     if (*query_cmd) {
@@ -303,6 +328,10 @@ int main(int argc, char** argv) {
       }
       return cli::links_command(links_db, links_from, links_to,
                                 output_options(links_format, links_wide), std::cout, std::cerr);
+    }
+    if (*search_cmd) {
+      return cli::search_command(search_db, search_terms, search_limit,
+                                 output_options(search_format, search_wide), std::cout, std::cerr);
     }
     if (*export_cmd) {
       cli::Format format = cli::Format::Jsonl;

@@ -58,6 +58,9 @@ class ParserWorker {
   ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope)
       : options_(options), store_(std::move(store)), scope_(std::move(scope)) {
     extract_.max_links = static_cast<std::size_t>(std::max(0, options.max_links_per_page));
+    extract_.max_text_bytes =
+        options.store_text ? static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_text_bytes))
+                           : 0;
   }
 
   void add(const FetchResult& result) {
@@ -85,6 +88,7 @@ class ParserWorker {
         parser::PageInfo info = parser::extract_page_info(result.body, *base, extract_);
         page.title = std::move(info.title);
         page.canonical = std::move(info.canonical);
+        page.text = std::move(info.text);
         page.noindex = page.noindex || info.meta_noindex;
         const bool page_nofollow = header_nofollow || info.meta_nofollow;
         write.links.reserve(info.links.size());

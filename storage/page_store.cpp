@@ -60,6 +60,7 @@ Result<void> SqlitePageStore::prepare_statements() {
       {&update_url_state_, "UPDATE urls SET state = ?, reason = ?, attempts = ? WHERE id = ?"},
       {&insert_frontier_, "INSERT INTO frontier(url_id, url, depth) VALUES (?,?,?)"},
       {&delete_frontier_, "DELETE FROM frontier WHERE url_id = ?"},
+      {&insert_text_, "INSERT INTO page_text(rowid, title, body) VALUES (?,?,?)"},
       {&update_frontier_depth_, "UPDATE frontier SET depth = ? WHERE url_id = ?"},
       {&insert_edge_, "INSERT OR IGNORE INTO link_edges(from_id, to_id, follow) VALUES (?,?,?)"},
       {&select_edges_, "SELECT to_id FROM link_edges WHERE from_id = ? AND follow = 1"},
@@ -137,6 +138,13 @@ Result<void> SqlitePageStore::write_page(const PageWrite& write, WriteSummary& s
   }
   bind_int(delete_frontier_.get(), 1, page.url_id);
   if (auto r = step_done(delete_frontier_.get(), "delete frontier"); !r) return r;
+  if (!page.title.empty() || !page.text.empty()) {
+    sqlite3_stmt* t = insert_text_.get();
+    bind_int(t, 1, page.url_id);
+    bind_text(t, 2, page.title);
+    bind_text(t, 3, page.text);
+    if (auto r = step_done(t, "insert page text"); !r) return r;
+  }
 
   for (const auto& link : write.links) {
     if (auto r = add_link(page.url_id, depth, link, summary); !r) return r;

@@ -29,6 +29,7 @@ struct PageRecord {
   int attempts = 1;
   bool noindex = false;
   std::string canonical;
+  std::string text;  // visible text for full-text search; "" = none stored
 };
 
 struct LinkRecord {
@@ -86,7 +87,7 @@ class SqlitePageStore final : public ResultStore {
   PageStoreOptions options_;
   SqliteStmt insert_page_, select_url_, insert_url_, update_url_depth_, update_url_state_,
       insert_frontier_, delete_frontier_, update_frontier_depth_, insert_edge_, select_edges_,
-      update_page_depth_;
+      update_page_depth_, insert_text_;
 };
 
 }  // namespace storage

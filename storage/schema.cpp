@@ -74,6 +74,13 @@ CREATE TABLE crawls (
   pages       INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    // 1 -> 2: full-text search over page titles and visible text (`crawler search`).
+    R"sql(
+CREATE VIRTUAL TABLE page_text USING fts5(
+  title, body,                        -- rowid = pages.url_id
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+)sql",
 };
 
 // The database's user_version, or an error if it is newer than this build understands.

@@ -643,3 +643,60 @@ TEST_CASE("broken, links, export and stats --format json on a real crawl", "[e2e
   CHECK(s.at("hosts") == 1);
   CHECK(e2e::read_file(db) == before);  // every command here is read-only
 }
+
+TEST_CASE("search: ranks the page holding a rare word first, never matches scripts",
+          "[e2e][cli][search]") {
+  std::map<std::string, std::string> pages = {
+      {"/", "<title>Home</title><p>Welcome. <a href=/a>a</a> <a href=/b>b</a> <a href=/c>c</a> "
+            "<a href=/d>d</a></p>"},
+      {"/a", "<title>Instruments</title><p>The xylophone is a percussion instrument. A "
+             "xylophone has wooden bars.</p>"},
+      {"/b", "<title>Bands</title><p>Our band once borrowed a xylophone for a long, long "
+             "evening of music with many other instruments and plenty of words around it.</p>"},
+      {"/c", "<title>Code</title><script>var xylophone = 1;</script><style>.xylophone{}</style>"
+             "<p>Nothing to see.</p>"},
+      {"/d", "<title>Caf\xc3\xa9 cr\xc3\xa8me</title><p>Plain text.</p>"},
+  };
+  auto server = e2e::TestServer::start("127.0.0.1", [&](const std::string& path) {
+    e2e::Response r;
+    auto it = pages.find(path);
+    if (it == pages.end()) {
+      r.status = 404;
+    } else {
+      r.body = "<html><body>" + it->second + "</body></html>";
+    }
+    return r;
+  });
+  REQUIRE(server != nullptr);
+  e2e::TempDir dir;
+  const std::string base = server->base_url();
+  const std::string seeds = dir.write("seeds.txt", base + "/\n");
+  const std::string db = dir.file("search.db");
+  REQUIRE(e2e::run_crawler({"crawl", seeds, "--db", db, "-q"}).exit_code == 0);
+
+  auto r = e2e::run_crawler({"search", "--db", db, "--format", "json", "xylophone"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto hits = nlohmann::json::parse(r.out);
+  REQUIRE(hits.size() == 2);  // not /c: script and style text is not page text
+  CHECK(hits[0].at("url") == base + "/a");
+  CHECK(hits[1].at("url") == base + "/b");
+  CHECK(hits[0].at("snippet").get<std::string>().find("[xylophone]") != std::string::npos);
+
+  // Every term must occur; FTS5 syntax in terms is plain text; diacritics fold.
+  auto both = e2e::run_crawler({"search", "--db", db, "--format", "jsonl", "xylophone wooden"});
+  CHECK(std::count(both.out.begin(), both.out.end(), '\n') == 1);
+  auto syntax = e2e::run_crawler({"search", "--db", db, "xylophone OR \"NEAR(\" *"});
+  CHECK(syntax.exit_code == 0);
+  auto folded = e2e::run_crawler({"search", "--db", db, "--format", "csv", "cafe"});
+  CHECK(folded.out.find(base + "/d") != std::string::npos);
+  CHECK(e2e::run_crawler({"search", "--db", db, "  "}).exit_code == 2);
+
+  // --no-text: titles only.
+  const std::string notext = dir.file("notext.db");
+  REQUIRE(e2e::run_crawler({"crawl", seeds, "--db", notext, "-q", "--no-text"}).exit_code == 0);
+  auto none = e2e::run_crawler({"search", "--db", notext, "--format", "json", "xylophone"});
+  CHECK(nlohmann::json::parse(none.out).empty());
+  auto title = e2e::run_crawler({"search", "--db", notext, "--format", "json", "instruments"});
+  CHECK(nlohmann::json::parse(title.out).size() == 1);
+}

@@ -238,15 +238,16 @@ const std::vector<TableColumns> kSchemaV1 = {
     {"link_edges", "from_id,to_id,follow"},
     {"links", "from_url,to_url"},
     {"crawls", "id,started_at,finished_at,status,options,pages"},
+    {"page_text", "title,body"},  // added by migration 1 -> 2
 };
 
-TEST_CASE("schema: open_for_writing creates schema v1 in WAL mode", "[storage][schema]") {
+TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[storage][schema]") {
   TempDir dir;
   const std::string path = dir.file("crawl.db");
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 1);
+  CHECK(storage::kSchemaVersion == 2);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -492,3 +493,19 @@ TEST_CASE("schema: migrate re-checks the version once it holds the write lock",
 }
 
 }  // namespace
+
+TEST_CASE("schema: a version 1 database is upgraded to 2 in place, data kept", "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.file("old.db");
+  {
+    // A v1 database: the current schema without what migration 1 -> 2 adds.
+    auto db = must(storage::open_for_writing(path));
+    must(storage::exec(db.get(),
+                       "DROP TABLE page_text; PRAGMA user_version = 1; "
+                       "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == 2);
+  CHECK(columns_of(db.get(), "page_text") == "title,body");
+  CHECK(query_int(db.get(), "SELECT count(*) FROM crawls") == 1);
+}
