@@ -32,6 +32,13 @@ Examples:
   crawler crawl seeds.txt --workers 8 --max-depth 3 --db site.db
   crawler crawl seeds.txt --allow-domain example.org --max-pages 10000 --delay 0.5
   crawler crawl --db site.db            # resume the crawl stored in site.db
+  crawler crawl seeds.txt --config crawl.toml
+
+A --config file holds the same options, without the leading dashes, in a [crawl] section:
+  [crawl]
+  workers = 4
+  max-depth = 3
+  allow-domain = ["example.org", "example.net"]
 
 The seeds file holds one http(s) URL per line; blank lines and lines starting with '#' are
 ignored. Only the seeds' hosts are crawled unless --allow-domain widens the scope; links
@@ -128,9 +135,13 @@ int run_crawl_command(const crawler::CrawlOptions& options) {
     std::cerr << "crawl: " << summary.error().context << "\n";
     return kExitFailure;
   }
-  if (!options.quiet && summary->queued_left > 0) {
-    std::cerr << "crawl: " << summary->queued_left
-              << " URLs still queued; run the same command again to continue\n";
+  if (!options.quiet) {
+    std::cerr << "\n";
+    (void)cli::stats_command(options.db_path, "text", std::cerr, std::cerr);
+    if (summary->queued_left > 0) {
+      std::cerr << "\ncrawl: " << summary->queued_left
+                << " URLs still queued; run the same command again to continue\n";
+    }
   }
   return kExitOk;
 }
@@ -177,6 +188,12 @@ int main(int argc, char** argv) {
   double max_body_mib = static_cast<double>(crawl.max_body_bytes) / (1024.0 * 1024.0);
   auto* crawl_cmd = app.add_subcommand("crawl", "Crawl from a seeds file into a SQLite database");
   crawl_cmd->footer(kCrawlExamples);
+  // CLI11 reads a config file only on the top-level app; fallthrough lets `--config` follow
+  // `crawl` on the command line. The file's [crawl] section holds the crawl options.
+  app.set_config("--config", "", "Read options from a TOML file (command-line flags win)");
+  crawl_cmd->fallthrough();
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
+  crawl_cmd->allow_config_extras(CLI::config_extras_mode::error);
   crawl_cmd->add_option("seeds", crawl.seeds_file,
                         "File of seed URLs (optional when resuming a crawl stored in --db)")
       ->check(CLI::ExistingFile);

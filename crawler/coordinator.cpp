@@ -20,6 +20,7 @@
 #include "crawler/host_scheduler.h"
 #include "crawler/ipc.h"
 #include "crawler/messages.h"
+#include "crawler/progress.h"
 #include "crawler/scope.h"
 #include "crawler/seeds.h"
 #include "crawler/workers.h"
@@ -95,7 +96,8 @@ class Coordinator {
   Result<void> reap_children(bool shutting_down);
   void requeue_tasks_of(pid_t pid);
   void report_failure(InFlight flight, const std::string& why);
-  void print_progress(bool final);
+  ProgressSample progress_sample() const;
+  void log(const std::string& line);
   Result<void> shutdown();
   bool work_left() const;
 
@@ -120,9 +122,9 @@ class Coordinator {
   std::int64_t dispatched_ = 0, committed_ = 0, errors_ = 0;
   int stop_requests_ = 0;
   bool parser_failed_ = false;
-  std::int64_t started_ms_ = 0, last_progress_ms_ = 0;
-  std::int64_t progress_mark_ms_ = 0, progress_mark_pages_ = 0;
-  double recent_rate_ = 0;
+  std::int64_t started_ms_ = 0;
+  std::int64_t queued_estimate_ = 0;  // frontier rows: at start + queued by commits - stored
+  std::optional<ProgressReporter> progress_;
 };
 
 Result<void> Coordinator::prepare_database() {
@@ -149,6 +151,7 @@ Result<void> Coordinator::prepare_database() {
   auto pages = storage::query_int(db->get(), "SELECT count(*) FROM pages");
   if (!pages) return common::error_of(pages);
   pages_at_start_ = *pages;
+  queued_estimate_ = *queued;
   if (*queued == 0 && *pages == 0) {
     return make_error(ErrorCode::BadInput,
                       options_.seeds_file.empty()
@@ -272,15 +275,17 @@ void Coordinator::release_slot(InFlight& flight, std::int64_t not_before) {
 
 void Coordinator::handle_committed(const Committed& committed) {
   if (committed.urls_queued > 0) frontier_exhausted_ = false;
+  queued_estimate_ += committed.urls_queued;
   for (const auto& done : committed.tasks) {
     auto it = in_flight_.find(done.seq);
     if (it == in_flight_.end()) continue;  // a duplicate of a requeued task
     release_slot(it->second, not_before_ms(done.status, done.retry_after_s));
     if (options_.verbose) {
-      std::cerr << (done.status > 0 ? std::to_string(done.status) : done.error_kind) << ' '
-                << it->second.task.url << '\n';
+      log((done.status > 0 ? std::to_string(done.status) : done.error_kind) + ' ' +
+          it->second.task.url);
     }
     ++committed_;
+    --queued_estimate_;
     if (done.status == 0) ++errors_;
     crash_attempts_.erase(done.seq);
     in_flight_.erase(it);
@@ -366,8 +371,8 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
     if (shutting_down) continue;
     // Its Took messages were sent before it died, so they are in the event channel.
     if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");
-    std::cerr << "crawl: fetcher " << pid << ' ' << describe_wait_status(status)
-              << "; starting a new one\n";
+    log("crawl: fetcher " + std::to_string(pid) + ' ' + describe_wait_status(status) +
+        (stop_requests_ == 0 ? "; starting a new one" : ""));
     requeue_tasks_of(pid);
   }
   if (!shutting_down && stop_requests_ == 0) {
@@ -388,24 +393,24 @@ bool Coordinator::work_left() const {
   return pending_.has_value() || scheduler_.queued() > 0 || !frontier_exhausted_;
 }
 
-void Coordinator::print_progress(bool final) {
-  if (options_.quiet) return;
-  const std::int64_t now = monotonic_ms();
-  const double elapsed = static_cast<double>(now - started_ms_) / 1000.0;
-  if (now - progress_mark_ms_ >= 1000) {
-    const double window = static_cast<double>(now - progress_mark_ms_) / 1000.0;
-    recent_rate_ = static_cast<double>(committed_ - progress_mark_pages_) / window;
-    progress_mark_ms_ = now;
-    progress_mark_pages_ = committed_;
+ProgressSample Coordinator::progress_sample() const {
+  ProgressSample s;
+  s.pages = committed_;
+  s.errors = errors_;
+  s.queued = std::max<std::int64_t>(0, queued_estimate_ - static_cast<std::int64_t>(in_flight_.size()));
+  s.in_flight = static_cast<std::int64_t>(in_flight_.size());
+  if (options_.max_pages > 0) {
+    s.remaining = std::max<std::int64_t>(0, options_.max_pages - pages_at_start_ - committed_);
   }
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "%s %lld pages, %.1f pages/s, %zu queued in memory, %zu in flight, %lld errors, "
-                "%.1fs elapsed",
-                final ? "crawl: done:" : "crawl:", static_cast<long long>(committed_),
-                final ? (elapsed > 0 ? static_cast<double>(committed_) / elapsed : 0.0) : recent_rate_,
-                scheduler_.queued(), in_flight_.size(), static_cast<long long>(errors_), elapsed);
-  std::cerr << line << '\n';
+  return s;
+}
+
+void Coordinator::log(const std::string& line) {
+  if (progress_) {
+    progress_->log(line);
+  } else {
+    std::cerr << line << '\n';
+  }
 }
 
 Result<void> Coordinator::shutdown() {
@@ -472,12 +477,15 @@ Result<CrawlSummary> Coordinator::run() {
   ::sigprocmask(SIG_BLOCK, &signals, nullptr);
   signal_fd_.reset(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
 
-  started_ms_ = progress_mark_ms_ = last_progress_ms_ = monotonic_ms();
+  started_ms_ = monotonic_ms();
+  if (!options_.quiet) {
+    progress_.emplace(std::cerr, ::isatty(STDERR_FILENO) == 1,
+                      static_cast<std::int64_t>(options_.progress_interval_s * 1000), started_ms_);
+  }
   Result<void> outcome;
   if (auto r = start_workers(); !r) {
     outcome = r;
   } else {
-    const auto progress_ms = static_cast<std::int64_t>(options_.progress_interval_s * 1000);
     while (work_left()) {
       refill();
       const std::int64_t now = monotonic_ms();
@@ -499,8 +507,8 @@ Result<CrawlSummary> Coordinator::run() {
         while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
           if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
             if (++stop_requests_ == 1 && !options_.quiet) {
-              std::cerr << "crawl: stopping: letting " << in_flight_.size()
-                        << " transfers finish (Ctrl-C again to stop at once)\n";
+              log("crawl: stopping: letting " + std::to_string(in_flight_.size()) +
+                  " transfers finish (Ctrl-C again to stop at once)");
             }
           }
         }
@@ -510,10 +518,7 @@ Result<CrawlSummary> Coordinator::run() {
         outcome = r;
         break;
       }
-      if (progress_ms > 0 && monotonic_ms() - last_progress_ms_ >= progress_ms) {
-        last_progress_ms_ = monotonic_ms();
-        print_progress(false);
-      }
+      if (progress_) progress_->update(progress_sample(), monotonic_ms());
     }
   }
   auto stopped = shutdown();
@@ -531,7 +536,16 @@ Result<CrawlSummary> Coordinator::run() {
     if (auto n = storage::query_int(db->get(), "SELECT count(*) FROM pages")) summary.pages_total = *n;
     if (auto n = storage::query_int(db->get(), "SELECT count(*) FROM frontier")) summary.queued_left = *n;
   }
-  print_progress(true);
+  if (progress_) {
+    progress_->finish();
+    char line[160];
+    std::snprintf(line, sizeof line, "crawl: %s: %lld pages in %s (%.1f pages/s), %lld errors",
+                  !outcome ? "failed" : summary.interrupted ? "interrupted" : "done",
+                  static_cast<long long>(committed_), format_duration(summary.elapsed_s).c_str(),
+                  summary.elapsed_s > 0 ? static_cast<double>(committed_) / summary.elapsed_s : 0.0,
+                  static_cast<long long>(errors_));
+    std::cerr << line << '\n';
+  }
   ::sigprocmask(SIG_UNBLOCK, &signals, nullptr);
   if (!outcome) return common::error_of(outcome);
   return summary;

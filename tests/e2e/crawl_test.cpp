@@ -700,3 +700,74 @@ TEST_CASE("search: ranks the page holding a rare word first, never matches scrip
   auto title = e2e::run_crawler({"search", "--db", notext, "--format", "json", "instruments"});
   CHECK(nlohmann::json::parse(title.out).size() == 1);
 }
+
+TEST_CASE("crawl: progress lines off a terminal, a status line on one, quiet and verbose",
+          "[e2e][cli][progress]") {
+  Fixture f(/*delay_ms=*/5);
+  SECTION("not a terminal: plain progress lines, then the summary") {
+    const std::string db = f.dir.file("p.db");
+    auto r = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                               "--progress-interval", "0.2", "--max-pages", "300"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find('\r') == std::string::npos);
+    const auto first = r.err.find("crawl: ");
+    REQUIRE(first != std::string::npos);
+    CHECK(r.err.find(" pages/s, ", first) != std::string::npos);
+    CHECK(r.err.find(" queued, ", first) != std::string::npos);
+    CHECK(r.err.find(" in flight, ", first) != std::string::npos);
+    CHECK(r.err.find(" elapsed, ETA ", first) != std::string::npos);
+    // The summary comes last and has the figures of `crawler stats`.
+    const auto summary = r.err.find("\npages          300 (");
+    REQUIRE(summary != std::string::npos);
+    CHECK(r.err.find(" elapsed", summary) == std::string::npos);
+    CHECK(r.err.find("pages by status:", summary) != std::string::npos);
+  }
+  SECTION("a terminal: one status line redrawn in place") {
+    const std::string db = f.dir.file("tty.db");
+    // script(1) gives the crawler a pseudo-terminal; its output lands in the typescript file.
+    const std::string typescript = f.dir.file("typescript");
+    const std::string command = std::string(CRAWLER_BIN_FOR_TESTS) + " crawl " + f.seeds +
+                                " --db " + db + " --workers 2";
+    const std::string shell = "script -qec '" + command + "' " + typescript + " >/dev/null 2>&1";
+    REQUIRE(std::system(shell.c_str()) == 0);
+    const std::string screen = e2e::read_file(typescript);
+    CHECK(screen.find("\r\x1b[K") != std::string::npos);
+    CHECK(screen.find(" pages/s, ") != std::string::npos);
+    CHECK(screen.find("crawl: done: ") != std::string::npos);
+    CHECK(query_int(db, "SELECT count(*) FROM pages") ==
+          static_cast<long long>(f.expected_pages().size()));
+  }
+  SECTION("--quiet prints nothing; --verbose logs each fetch") {
+    auto quiet = crawl(f, f.dir.file("q.db"), {"--quiet", "--max-depth", "1"});
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.err.empty());
+    auto verbose = crawl(f, f.dir.file("v.db"), {"--verbose", "--max-depth", "1"});
+    CHECK(verbose.exit_code == 0);
+    CHECK(verbose.err.find("200 " + f.base + "/p/3.html\n") != std::string::npos);
+    CHECK(e2e::run_crawler({"crawl", f.seeds, "-q", "-v"}).exit_code == 2);
+  }
+}
+
+TEST_CASE("crawl: --config reads a TOML [crawl] section, flags win, unknown keys fail",
+          "[e2e][cli][config]") {
+  Fixture f;
+  const std::string db = f.dir.file("cfg.db");
+  const std::string config = f.dir.write(
+      "crawl.toml", "[crawl]\nmax-depth = 1\nworkers = 1\ndb = \"" + db + "\"\nquiet = true\n");
+  auto r = e2e::run_crawler({"crawl", f.seeds, "--config", config});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages(1));
+
+  auto flags_win = e2e::run_crawler({"crawl", f.seeds, "--config", config, "--fresh",
+                                     "--max-depth", "2"});
+  REQUIRE(flags_win.exit_code == 0);
+  CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages(2));
+
+  const std::string bad = f.dir.write("bad.toml", "[crawl]\nmax-dept = 1\n");
+  auto typo = e2e::run_crawler({"crawl", f.seeds, "--config", bad, "--db", f.dir.file("x.db")});
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("max-dept") != std::string::npos);
+  CHECK(e2e::run_crawler({"crawl", f.seeds, "--config", f.dir.file("none.toml")}).exit_code == 2);
+}
