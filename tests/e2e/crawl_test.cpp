@@ -576,16 +576,19 @@ TEST_CASE("broken, links, export and stats --format json on a real crawl", "[e2e
   REQUIRE_FALSE(expected_broken.empty());
   auto broken = e2e::run_crawler({"broken", "--db", db, "--format", "csv"});
   CHECK(broken.exit_code == 0);
+  const auto broken_rows = e2e::parse_csv(broken.out);
+  REQUIRE_FALSE(broken_rows.empty());
+  CHECK(broken_rows[0] == std::vector<std::string>{"from_url", "to_url", "status", "error"});
   std::set<std::string> got_broken;
-  std::istringstream lines(broken.out);
-  std::string line;
-  std::getline(lines, line);
-  CHECK(line == "from_url,to_url,status,error\r");
-  while (std::getline(lines, line)) {
-    const auto second_comma = line.find(',', line.find(',') + 1);
-    got_broken.insert(line.substr(0, second_comma));
+  for (std::size_t i = 1; i < broken_rows.size(); ++i) {
+    REQUIRE(broken_rows[i].size() == 4);
+    got_broken.insert(broken_rows[i][0] + "," + broken_rows[i][1]);
+    const bool too_large = broken_rows[i][1] == f.base + e2e::kBigPath;
+    CHECK(broken_rows[i][2] == (too_large ? "" : broken_rows[i][1] == f.base + e2e::kMissingPath ? "404" : "500"));
+    CHECK(broken_rows[i][3] == (too_large ? "too_large" : ""));
   }
   CHECK(got_broken == expected_broken);
+  std::string line;
 
   // links --from takes a URL as typed and normalizes it; --to lists the linking pages.
   auto out = e2e::run_crawler(
@@ -628,8 +631,21 @@ TEST_CASE("broken, links, export and stats --format json on a real crawl", "[e2e
   CHECK(exported == f.expected_pages());
   auto csv = e2e::run_crawler({"export", "--db", db, "--format", "csv"});
   CHECK(csv.exit_code == 0);
-  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') ==
-        static_cast<long>(f.expected_pages().size()) + 1);
+  const auto records = e2e::parse_csv(csv.out);
+  REQUIRE(records.size() == f.expected_pages().size() + 1);
+  REQUIRE(records[0].size() == 11);
+  CHECK(records[0][0] == "url");
+  CHECK(records[0][10] == "outlinks");
+  std::set<std::string> csv_urls;
+  for (std::size_t i = 1; i < records.size(); ++i) {
+    REQUIRE(records[i].size() == 11);
+    csv_urls.insert(records[i][0]);
+    if (records[i][0] == f.base + "/p/7.html") {
+      CHECK(records[i][5] == "Page 7");
+      CHECK(records[i][10] == std::to_string(f.site.edges.at("/p/7.html").size()));
+    }
+  }
+  CHECK(csv_urls == f.expected_pages());
   CHECK(e2e::run_crawler({"export", "--db", db, "--out", f.dir.file("no/dir/x.csv")}).exit_code ==
         1);
 
@@ -770,4 +786,14 @@ TEST_CASE("crawl: --config reads a TOML [crawl] section, flags win, unknown keys
   CHECK(typo.exit_code == 2);
   CHECK(typo.err.find("max-dept") != std::string::npos);
   CHECK(e2e::run_crawler({"crawl", f.seeds, "--config", f.dir.file("none.toml")}).exit_code == 2);
+}
+
+TEST_CASE("parse_csv: RFC 4180 fields, quotes, CRLF", "[e2e][csv]") {
+  using Rows = std::vector<std::vector<std::string>>;
+  CHECK(e2e::parse_csv("a,b\r\n1,2\r\n") == Rows{{"a", "b"}, {"1", "2"}});
+  CHECK(e2e::parse_csv("\"x,y\",\"say \"\"hi\"\"\",\"line\nbreak\"\n,\n") ==
+        Rows{{"x,y", "say \"hi\"", "line\nbreak"}, {"", ""}});
+  CHECK(e2e::parse_csv("last,no newline") == Rows{{"last", "no newline"}});
+  CHECK_THROWS(e2e::parse_csv("\"open"));
+  CHECK_THROWS(e2e::parse_csv("\"a\"b,c"));
 }

@@ -231,6 +231,59 @@ std::vector<pid_t> children_of(pid_t parent) {
   return out;
 }
 
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record;
+  std::string field;
+  std::size_t i = 0;
+  bool field_started = false;
+  auto end_field = [&] {
+    record.push_back(std::move(field));
+    field.clear();
+    field_started = false;
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"' && !field_started) {
+      ++i;
+      for (;;) {
+        if (i >= text.size()) throw std::runtime_error("csv: unterminated quote");
+        if (text[i] == '"') {
+          if (i + 1 < text.size() && text[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += text[i++];
+      }
+      field_started = true;
+      if (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
+        throw std::runtime_error("csv: text after a closing quote");
+      }
+    } else if (c == ',') {
+      end_field();
+      ++i;
+    } else if (c == '\r' || c == '\n') {
+      end_field();
+      records.push_back(std::move(record));
+      record.clear();
+      i += (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ? 2 : 1;
+    } else {
+      field += c;
+      field_started = true;
+      ++i;
+    }
+  }
+  if (field_started || !record.empty()) {
+    end_field();
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
 int unused_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};

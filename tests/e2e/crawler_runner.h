@@ -78,6 +78,10 @@ std::string cmdline_of(pid_t pid);
 
 std::string read_file(const std::string& path);
 
+// Parses RFC 4180 CSV (quoted fields with "" escapes, CRLF or LF line ends) into records.
+// Throws std::runtime_error on malformed input (an unterminated quote, text after a quote).
+std::vector<std::vector<std::string>> parse_csv(const std::string& text);
+
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
 int unused_port();
 
