@@ -4,6 +4,7 @@
 //   build/tests/serve_site --pages 600 --port 8600 --seconds 120 &
 //   build/cli/crawler crawl seeds-local.txt ...   # seeds: http://127.0.0.1:8600/
 //
+// --delay-ms D holds every response back D ms (a latency-bound site).
 // Prints "serving N pages at http://IP:PORT/" on stdout once listening. Loopback only.
 
 #include <signal.h>
@@ -22,7 +23,7 @@ void on_signal(int) { g_stop = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  int pages = 600, port = 0;
+  int pages = 600, port = 0, delay_ms = 0;
   unsigned seed = 42;
   double seconds = 600;
   std::string ip = "127.0.0.1";
@@ -33,9 +34,10 @@ int main(int argc, char** argv) {
     else if (flag == "--port") port = std::atoi(value.c_str());
     else if (flag == "--ip") ip = value;
     else if (flag == "--seconds") seconds = std::atof(value.c_str());
+    else if (flag == "--delay-ms") delay_ms = std::atoi(value.c_str());
     else {
       std::cerr << "usage: serve_site [--pages N] [--seed S] [--ip 127.x.y.z] [--port P] "
-                   "[--seconds T]\n";
+                   "[--seconds T] [--delay-ms D]\n";
       return 2;
     }
   }
@@ -47,7 +49,15 @@ int main(int argc, char** argv) {
   ::signal(SIGTERM, on_signal);
   const e2e::Site site = e2e::generate_site(pages, seed);
   std::string error;
-  auto server = e2e::TestServer::start(ip, port, e2e::site_handler(site), &error);
+  e2e::Handler handler = e2e::site_handler(site);
+  if (delay_ms > 0) {  // every response waits this long: a latency-bound site
+    handler = [inner = std::move(handler), delay_ms](const std::string& path) {
+      e2e::Response r = inner(path);
+      r.delay_ms = delay_ms;
+      return r;
+    };
+  }
+  auto server = e2e::TestServer::start(ip, port, std::move(handler), &error);
   if (!server) {
     std::cerr << "serve_site: " << error << "\n";
     return 1;
