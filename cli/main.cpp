@@ -236,6 +236,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   crawl_cmd->add_option("--low-speed-time", crawl.low_speed_time_s, "... for this many seconds")
       ->capture_default_str()->check(CLI::Range(1, 3600));
+  crawl_cmd->add_option("--max-attempts", crawl.max_attempts,
+                        "Fetches of one URL at most: timeouts, connection errors, 429 and 5xx "
+                        "are retried with backoff; a URL that crashes fetchers this often fails")
+      ->capture_default_str()->check(CLI::Range(1, 100));
   crawl_cmd->add_option("--max-links-per-page", crawl.max_links_per_page,
                         "Links kept per page; the rest are counted and dropped")
       ->capture_default_str()->check(CLI::Range(1, 1000000));

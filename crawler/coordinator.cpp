@@ -13,6 +13,7 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <map>
 #include <unordered_map>
 #include <vector>
 
@@ -38,7 +39,8 @@ namespace {
 
 constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
 constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
-constexpr int kMaxAttempts = 3;             // a URL that kills this many fetchers fails
+constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), jittered
+constexpr std::int64_t kRetryMaxMs = 60 * 1000;
 constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
 
 // Holds `<db>.lock` with flock() for the whole crawl; its content names the holder's pid.
@@ -96,6 +98,8 @@ class Coordinator {
   Result<void> reap_children(bool shutting_down);
   void requeue_tasks_of(pid_t pid);
   void report_failure(InFlight flight, const std::string& why);
+  void schedule_retry(InFlight flight, const Fetched& fetched);
+  void release_due_retries(std::int64_t now_ms);
   ProgressSample progress_sample() const;
   void log(const std::string& line);
   Result<void> shutdown();
@@ -117,7 +121,8 @@ class Coordinator {
   ChildProcess parser_;
 
   std::unordered_map<std::int64_t, InFlight> in_flight_;
-  std::unordered_map<std::int64_t, int> crash_attempts_;  // by seq
+  std::multimap<std::int64_t, std::pair<std::string, Task>> retries_;  // due ms -> (host, task)
+  std::mt19937_64 jitter_{std::random_device{}()};
   std::optional<std::pair<std::string, Task>> pending_;  // taken from the scheduler, not sent
   std::int64_t dispatched_ = 0, committed_ = 0, errors_ = 0;
   int stop_requests_ = 0;
@@ -287,7 +292,6 @@ void Coordinator::handle_committed(const Committed& committed) {
     ++committed_;
     --queued_estimate_;
     if (done.status == 0) ++errors_;
-    crash_attempts_.erase(done.seq);
     in_flight_.erase(it);
   }
 }
@@ -313,14 +317,18 @@ bool Coordinator::handle_events() {
       Fetched fetched;
       if (!decode(message, fetched)) continue;
       auto it = in_flight_.find(fetched.seq);
-      if (it != in_flight_.end()) {
-        release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s));
+      if (it == in_flight_.end()) continue;
+      release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s));
+      if (fetched.retry) {
+        InFlight flight = std::move(it->second);
+        in_flight_.erase(it);
+        schedule_retry(std::move(flight), fetched);
       }
     }
   }
 }
 
-// A URL whose fetcher died goes back to the queue; after kMaxAttempts it is stored as failed.
+// A URL whose fetcher died goes back to the queue; after --max-attempts it is stored as failed.
 void Coordinator::requeue_tasks_of(pid_t pid) {
   std::vector<std::int64_t> seqs;
   for (const auto& [seq, flight] : in_flight_) {
@@ -330,24 +338,54 @@ void Coordinator::requeue_tasks_of(pid_t pid) {
     InFlight flight = std::move(in_flight_[seq]);
     in_flight_.erase(seq);
     release_slot(flight, 0);
-    const int attempts = ++crash_attempts_[seq];
-    if (attempts >= kMaxAttempts) {
+    if (flight.task.attempt >= options_.max_attempts) {
       report_failure(std::move(flight), "worker_crash");
       continue;
     }
-    flight.task.attempt = attempts + 1;
+    ++flight.task.attempt;
     --dispatched_;
     scheduler_.add(flight.host, std::move(flight.task));
+  }
+}
+
+// A transient failure (timeout, connection error, 429, 5xx) under --max-attempts: fetch again
+// after Retry-After, or after an exponential backoff with jitter. Nothing was stored, so a
+// crash before then leaves the URL in the frontier.
+void Coordinator::schedule_retry(InFlight flight, const Fetched& fetched) {
+  std::int64_t wait_ms;
+  if (fetched.retry_after_s > 0) {
+    wait_ms = std::min(fetched.retry_after_s * 1000, kMaxRetryAfterMs);
+  } else {
+    const int shift = std::min(flight.task.attempt - 1, 16);
+    const std::int64_t backoff = std::min(kRetryBaseMs << shift, kRetryMaxMs);
+    wait_ms = std::uniform_int_distribution<std::int64_t>(backoff / 2, backoff * 3 / 2)(jitter_);
+  }
+  ++flight.task.attempt;
+  --dispatched_;
+  if (options_.verbose) {
+    log("retry in " + format_duration(static_cast<double>(wait_ms) / 1000.0) + " (" +
+        (fetched.status > 0 ? std::to_string(fetched.status) : "no response") + ") " +
+        flight.task.url);
+  }
+  retries_.emplace(monotonic_ms() + wait_ms, std::make_pair(std::move(flight.host),
+                                                            std::move(flight.task)));
+}
+
+// Retries whose time has come join the scheduler.
+void Coordinator::release_due_retries(std::int64_t now_ms) {
+  while (!retries_.empty() && retries_.begin()->first <= now_ms) {
+    auto node = retries_.extract(retries_.begin());
+    scheduler_.add(node.mapped().first, std::move(node.mapped().second));
   }
 }
 
 void Coordinator::report_failure(InFlight flight, const std::string& why) {
   FetchResult result;
   result.task = flight.task;
-  result.task.attempt = crash_attempts_[flight.task.seq];
   result.error_kind = why;
-  result.error_detail = "the fetcher process died " + std::to_string(result.task.attempt) +
-                        " times on this URL";
+  result.error_detail = "a fetcher process died on attempt " +
+                        std::to_string(result.task.attempt) + " of " +
+                        std::to_string(options_.max_attempts) + " at this URL";
   result.fetched_at_s = unix_time_s();
   const std::int64_t seq = flight.task.seq;
   flight.owner = 0;  // no fetcher holds it now (its old pid may be reused)
@@ -390,7 +428,8 @@ bool Coordinator::work_left() const {
   if (!in_flight_.empty()) return true;
   if (stop_requests_ > 0 || parser_failed_) return false;
   if (options_.max_pages > 0 && pages_at_start_ + dispatched_ >= options_.max_pages) return false;
-  return pending_.has_value() || scheduler_.queued() > 0 || !frontier_exhausted_;
+  return pending_.has_value() || scheduler_.queued() > 0 || !retries_.empty() ||
+         !frontier_exhausted_;
 }
 
 ProgressSample Coordinator::progress_sample() const {
@@ -489,8 +528,13 @@ Result<CrawlSummary> Coordinator::run() {
     while (work_left()) {
       refill();
       const std::int64_t now = monotonic_ms();
+      release_due_retries(now);
       dispatch(now);
       int timeout = 200;
+      if (!retries_.empty()) {
+        timeout = static_cast<int>(
+            std::clamp<std::int64_t>(retries_.begin()->first - now, 0, timeout));
+      }
       const std::int64_t ready = scheduler_.next_ready_ms();
       if (ready > now) timeout = static_cast<int>(std::min<std::int64_t>(timeout, ready - now));
       if (ready >= 0 && ready <= now && !pending_) timeout = 0;

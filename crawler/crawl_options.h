@@ -35,6 +35,7 @@ struct CrawlOptions {
   int low_speed_time_s = 20;                 // ... for this long
   int max_links_per_page = 10000;
   int max_url_length = 2048;
+  int max_attempts = 3;              // fetches of one URL at most (retries and worker crashes)
   bool store_text = true;                      // visible text into page_text, for search
   std::int64_t max_text_bytes = 64 * 1024;     // per page
 

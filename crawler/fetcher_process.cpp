@@ -26,6 +26,21 @@ common::Result<common::UniqueFd> connect_with_retry(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// Worth another attempt: 429, 5xx, timeouts and connection failures (never other 4xx).
+bool is_transient_failure(const FetchResult& result) {
+  if (result.status == 429 || result.status >= 500) return true;
+  return result.status == 0 && (result.error_kind == "timeout" || result.error_kind == "connect" ||
+                                result.error_kind == "network");
+}
+
+bool should_retry(const FetchResult& result, int max_attempts) {
+  return is_transient_failure(result) && result.task.attempt < max_attempts;
+}
+
+}  // namespace
+
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket) {
   const char* crash_on = std::getenv(kCrashOnUrlEnv);
   auto parser = connect_with_retry(parser_socket);
@@ -77,8 +92,10 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
       }
     }
     for (const auto& result : done) {
-      const Fetched fetched{result.task.seq, result.status, result.retry_after_s};
+      Fetched fetched{result.task.seq, result.status, result.retry_after_s};
+      fetched.retry = should_retry(result, options.max_attempts);
       if (send_packet(kFetcherEventFd, encode(fetched), Blocking::Yes) != IoStatus::Ok) return 1;
+      if (fetched.retry) continue;  // the coordinator requeues it; nothing is stored yet
       if (write_frame(parser->get(), encode(result)) != IoStatus::Ok) {
         std::cerr << "fetcher: the parser process is gone\n";
         return 1;

@@ -48,6 +48,7 @@ std::string encode(const Fetched& fetched) {
   w.put_i64(fetched.seq);
   w.put_i32(fetched.status);
   w.put_i64(fetched.retry_after_s);
+  w.put_u8(fetched.retry ? 1 : 0);
   return std::move(w).take();
 }
 
@@ -102,8 +103,14 @@ bool decode(std::string_view message, Task& task) {
 
 bool decode(std::string_view message, Fetched& fetched) {
   Reader r(message);
-  return expect_type(r, MessageType::Fetched) && r.get_i64(fetched.seq) &&
-         r.get_i32(fetched.status) && r.get_i64(fetched.retry_after_s) && r.at_end();
+  std::uint8_t retry = 0;
+  if (!(expect_type(r, MessageType::Fetched) && r.get_i64(fetched.seq) &&
+        r.get_i32(fetched.status) && r.get_i64(fetched.retry_after_s) && r.get_u8(retry) &&
+        retry <= 1 && r.at_end())) {
+    return false;
+  }
+  fetched.retry = retry != 0;
+  return true;
 }
 
 bool decode(std::string_view message, Took& took) {

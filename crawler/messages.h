@@ -42,6 +42,7 @@ struct Fetched {
   std::int64_t seq = 0;
   std::int32_t status = 0;          // 0: no HTTP response
   std::int64_t retry_after_s = -1;  // Retry-After header, -1 if absent
+  bool retry = false;  // a transient failure under --max-attempts: requeue, nothing was stored
 };
 
 // Fetcher -> parser: the outcome of one task.

@@ -48,6 +48,7 @@ void check_same(const Fetched& a, const Fetched& b) {
   CHECK(a.seq == b.seq);
   CHECK(a.status == b.status);
   CHECK(a.retry_after_s == b.retry_after_s);
+  CHECK(a.retry == b.retry);
 }
 
 void check_same(const FetchResult& a, const FetchResult& b) {
@@ -105,7 +106,9 @@ std::vector<Fetched> sample_fetched() {
           Fetched{2, 503, 120},
           Fetched{kMax64, kMax32, kMax64},
           Fetched{kMin64, kMin32, kMin64},
-          Fetched{-1, 0, 0}};
+          Fetched{-1, 0, 0},
+          Fetched{3, 0, -1, true},
+          Fetched{4, 429, 30, true}};
 }
 
 std::vector<FetchResult> sample_results() {
@@ -265,7 +268,7 @@ TEST_CASE("messages: a Fetched survives a round trip", "[crawler][messages]") {
     DYNAMIC_SECTION("fetched " << i++) {
       const std::string wire = encode(fetched);
       CHECK(crawler::message_type(wire) == tag(MessageType::Fetched));
-      CHECK(wire.size() == 1 + 8 + 4 + 8);
+      CHECK(wire.size() == 1 + 8 + 4 + 8 + 1);
       Fetched back{9, 9, 9};
       REQUIRE(decode(wire, back));
       check_same(back, fetched);

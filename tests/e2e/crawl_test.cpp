@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <random>
@@ -106,6 +107,14 @@ std::string gzip(const std::string& data) {
   return out;
 }
 
+// Requests a correct crawl makes for a path: one; the redirect target also once through the
+// redirect; /error (500) up to --max-attempts (3) times, as 5xx is retried.
+int allowed_requests(const std::string& path) {
+  if (path == e2e::kRedirectTarget) return 2;
+  if (path == e2e::kErrorPath) return 3;
+  return 1;
+}
+
 const char* const kPageColumns =
     "SELECT url, final_url, status, content_type, depth, title, size_bytes, error FROM pages";
 
@@ -143,9 +152,12 @@ TEST_CASE("crawl: a 600-page site is stored completely, once, with its exact lin
   // the redirect. Nothing the crawler must not read (links in a PDF, past the size cap).
   for (const auto& [path, count] : f.request_counts()) {
     INFO(path);
-    CHECK(count <= (path == e2e::kRedirectTarget ? 2 : 1));
+    CHECK(count <= allowed_requests(path));
     CHECK(f.site.depth.count(path) == 1);
   }
+  CHECK(f.request_counts().at(e2e::kErrorPath) == 3);  // retried with backoff
+  CHECK(f.request_counts().at(e2e::kMissingPath) == 1);  // a 404 is never retried
+  CHECK(query_int(db, "SELECT attempts FROM pages WHERE url = '" + f.base + e2e::kErrorPath + "'") == 3);
   CHECK(f.request_counts().count(e2e::kPdfTrapPath) == 0);
   CHECK(f.request_counts().count(e2e::kBigTailPath) == 0);
   for (const auto& r : f.server->requests()) {
@@ -223,7 +235,7 @@ TEST_CASE("crawl: --max-pages stops the crawl, and a second run continues it", "
   CHECK(query_int(db, "SELECT count(*) FROM pages") == 120);
   for (const auto& [path, count] : f.request_counts()) {
     INFO(path);
-    CHECK(count <= (path == e2e::kRedirectTarget ? 2 : 1));
+    CHECK(count <= allowed_requests(path));
   }
 }
 
@@ -503,7 +515,7 @@ TEST_CASE("crawl: SIGTERM to the whole process group stops the crawl cleanly, an
   CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages());
   for (const auto& [path, count] : f.request_counts()) {
     INFO(path);
-    CHECK(count <= (path == e2e::kRedirectTarget ? 2 : 1));
+    CHECK(count <= allowed_requests(path));
   }
 }
 
@@ -553,7 +565,7 @@ TEST_CASE("crawl: kill -9 at random instants, then resume, stores the same pages
   // Refetches happen only for URLs in flight at a kill: at most workers x concurrency each.
   int extra = 0;
   for (const auto& [path, count] : f.request_counts()) {
-    extra += count - 1 - (path == e2e::kRedirectTarget ? 1 : 0);
+    extra += std::max(0, count - allowed_requests(path));
   }
   CHECK(extra <= kills * 2 * 16);
 }
@@ -796,4 +808,83 @@ TEST_CASE("parse_csv: RFC 4180 fields, quotes, CRLF", "[e2e][csv]") {
   CHECK(e2e::parse_csv("last,no newline") == Rows{{"last", "no newline"}});
   CHECK_THROWS(e2e::parse_csv("\"open"));
   CHECK_THROWS(e2e::parse_csv("\"a\"b,c"));
+}
+
+TEST_CASE("crawl: retries with backoff for 5xx, 429 and timeouts, never for 404, and limits",
+          "[e2e][crawl][retries]") {
+  std::atomic<int> flaky_calls{0}, busy_calls{0};
+  const std::string bomb = gzip(std::string(64 * 1024 * 1024, 'a'));  // 64 MiB of 'a', ~64 KiB
+  e2e::Handler handler = [&](const std::string& path) {
+    e2e::Response r;
+    if (path == "/") {
+      r.body = "<a href=/flaky>1</a><a href=/busy>2</a><a href=/gone>3</a><a href=/hang>4</a>"
+               "<a href=/trickle>5</a><a href=/bomb>6</a>";
+    } else if (path == "/flaky") {  // 500 twice, then fine
+      if (++flaky_calls <= 2) {
+        r.status = 500;
+        r.body = "oops";
+      } else {
+        r.body = "<title>Recovered</title>";
+      }
+    } else if (path == "/busy") {  // 429 with Retry-After: 1, then fine
+      if (++busy_calls <= 1) {
+        r.status = 429;
+        r.headers = {{"Retry-After", "1"}};
+      } else {
+        r.body = "<title>Served</title>";
+      }
+    } else if (path == "/gone") {
+      r.status = 404;
+    } else if (path == "/hang") {
+      r.delay_ms = 30000;  // cut short by the crawler's --timeout (and stop() at the end)
+    } else if (path == "/trickle") {
+      r.body = std::string(4000, 'x');
+      r.trickle_bytes_per_s = 20;  // far below --low-speed-limit
+    } else if (path == "/bomb") {
+      r.body = bomb;
+      r.headers = {{"Content-Encoding", "gzip"}};
+    } else {
+      r.status = 404;
+    }
+    return r;
+  };
+  auto server = e2e::TestServer::start("127.0.0.1", handler);
+  REQUIRE(server != nullptr);
+  e2e::TempDir dir;
+  const std::string base = server->base_url();
+  const std::string seeds = dir.write("seeds.txt", base + "/\n");
+  const std::string db = dir.file("retry.db");
+  auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "--timeout", "3", "--low-speed-limit",
+                               "1000", "--low-speed-time", "1", "--max-body", "1", "-q"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  auto row = [&](const std::string& path) {
+    return query_set(db, "SELECT coalesce(status, 'NULL') || '|' || coalesce(error, 'NULL') || "
+                         "'|' || attempts FROM pages WHERE url = '" + base + path + "'");
+  };
+  CHECK(row("/flaky") == std::set<std::string>{"200|NULL|3"});
+  CHECK(row("/busy") == std::set<std::string>{"200|NULL|2"});
+  CHECK(row("/gone") == std::set<std::string>{"404|NULL|1"});
+  CHECK(row("/hang") == std::set<std::string>{"NULL|timeout|3"});
+  CHECK(row("/trickle") == std::set<std::string>{"NULL|timeout|3"});
+  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE url = '" + base + "/trickle' AND "
+                      "error_detail LIKE '%too slow%'") == 1);  // the low-speed cut-off
+  CHECK(row("/bomb") == std::set<std::string>{"NULL|too_large|1"});   // decompressed size
+  std::map<std::string, std::vector<double>> arrivals;
+  for (const auto& r : server->requests()) arrivals[r.path_and_query].push_back(r.arrival_s);
+  CHECK(arrivals["/gone"].size() == 1);
+  REQUIRE(arrivals["/flaky"].size() == 3);
+  CHECK(arrivals["/flaky"][1] - arrivals["/flaky"][0] >= 0.45);  // 1 s backoff, jitter >= 0.5
+  CHECK(arrivals["/flaky"][2] - arrivals["/flaky"][1] >= 0.95);  // 2 s backoff, jitter >= 0.5
+  REQUIRE(arrivals["/busy"].size() == 2);
+  CHECK(arrivals["/busy"][1] - arrivals["/busy"][0] >= 0.95);  // Retry-After: 1
+
+  // --max-attempts 1: no retries.
+  flaky_calls = 0;
+  const std::string once = dir.file("once.db");
+  REQUIRE(e2e::run_crawler({"crawl", seeds, "--db", once, "--timeout", "1", "--max-attempts", "1",
+                            "--max-depth", "1", "-q"})
+              .exit_code == 0);
+  CHECK(query_set(once, "SELECT status || '|' || attempts FROM pages WHERE url = '" + base +
+                            "/flaky'") == std::set<std::string>{"500|1"});
 }
