@@ -39,6 +39,7 @@ namespace {
 
 constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
 constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
+constexpr int kMaxParserRestarts = 10;       // then the crawl stops with an error
 constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), jittered
 constexpr std::int64_t kRetryMaxMs = 60 * 1000;
 constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
@@ -89,6 +90,8 @@ class Coordinator {
   Result<void> prepare_database();
   Result<void> start_workers();
   Result<void> spawn_fetcher();
+  Result<void> spawn_parser();
+  Result<void> replace_parser(int status);
   void refill();
   void dispatch(std::int64_t now_ms);
   bool handle_events();  // false if the event channel failed
@@ -126,6 +129,8 @@ class Coordinator {
   std::optional<std::pair<std::string, Task>> pending_;  // taken from the scheduler, not sent
   std::int64_t dispatched_ = 0, committed_ = 0, errors_ = 0;
   int stop_requests_ = 0;
+  int parser_restarts_ = 0;
+  std::int64_t last_parsing_seq_ = -1;  // the page the parser started on last (Parsing)
   bool parser_failed_ = false;
   std::int64_t started_ms_ = 0;
   std::int64_t queued_estimate_ = 0;  // frontier rows: at start + queued by commits - stored
@@ -205,24 +210,71 @@ Result<void> Coordinator::start_workers() {
   if (!listen) return common::error_of(listen);
   listen_fd_ = std::move(*listen);
 
+  if (auto r = spawn_parser(); !r) return r;
+  for (int i = 0; i < options_.workers; ++i) {
+    if (auto r = spawn_fetcher(); !r) return r;
+  }
+  set_nonblocking(task_fd_.get());
+  set_nonblocking(event_fd_.get());
+  // The child ends and the listening socket stay open: replacement workers inherit them.
+  return {};
+}
+
+Result<void> Coordinator::spawn_parser() {
   auto parser = ChildProcess::spawn({"crawler", "__parser", to_json(options_)},
                                     {{listen_fd_.get(), kParserListenFd},
                                      {child_event_fd_.get(), kParserEventFd},
                                      {child_control_fd_.get(), kParserControlFd}});
   if (!parser) return common::error_of(parser);
   parser_ = std::move(*parser);
-  for (int i = 0; i < options_.workers; ++i) {
-    if (auto r = spawn_fetcher(); !r) return r;
-  }
-  // Our own connection to the parser, for results we make up (a URL that kills fetchers).
+  // Our own connection to the parser, for results we make up (a URL that kills workers).
   auto conn = connect_abstract(parser_socket_);
   if (!conn) return common::error_of(conn);
   parser_conn_ = std::move(*conn);
-  listen_fd_.reset();
-  child_control_fd_.reset();
-  set_nonblocking(task_fd_.get());
-  set_nonblocking(event_fd_.get());
-  // child_task_fd_ and child_event_fd_ stay open: replacement fetchers inherit them.
+  return {};
+}
+
+// The parser died mid-crawl: what it had not committed is lost, and every fetcher's results
+// connection is dead. Stop the fetchers, requeue every task that is not still waiting in the
+// task queue (only the page the parser was parsing, by its last Parsing breadcrumb, is
+// charged an attempt), then start a new parser; reap_children starts new fetchers.
+Result<void> Coordinator::replace_parser(int status) {
+  if (++parser_restarts_ > kMaxParserRestarts) {
+    parser_failed_ = true;
+    return make_error(ErrorCode::Storage,
+                      "the parser process " + describe_wait_status(status) + " (" +
+                          std::to_string(parser_restarts_) +
+                          " times); results committed so far are safe: run the same command "
+                          "again to resume");
+  }
+  log("crawl: the parser process " + describe_wait_status(status) + "; starting a new one");
+  for (auto& fetcher : fetchers_) {
+    if (fetcher.running()) fetcher.wait_or_kill(0);
+  }
+  parser_conn_.reset();
+  if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");
+  std::vector<InFlight> failed;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    InFlight& flight = it->second;
+    if (flight.owner == -1) {  // still in the task queue: a new fetcher takes it
+      ++it;
+      continue;
+    }
+    const bool charged = it->first == last_parsing_seq_;
+    release_slot(flight, 0);
+    InFlight moved = std::move(flight);
+    it = in_flight_.erase(it);
+    if (charged && moved.task.attempt >= options_.max_attempts) {
+      failed.push_back(std::move(moved));
+      continue;
+    }
+    if (charged) ++moved.task.attempt;
+    --dispatched_;
+    scheduler_.add(moved.host, std::move(moved.task));
+  }
+  last_parsing_seq_ = -1;
+  if (auto r = spawn_parser(); !r) return r;
+  for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
   return {};
 }
 
@@ -313,6 +365,9 @@ bool Coordinator::handle_events() {
     } else if (type == MessageType::Committed) {
       Committed committed;
       if (decode(message, committed)) handle_committed(committed);
+    } else if (type == MessageType::Parsing) {
+      Parsing parsing;
+      if (decode(message, parsing)) last_parsing_seq_ = parsing.seq;
     } else if (type == MessageType::Fetched) {
       Fetched fetched;
       if (!decode(message, fetched)) continue;
@@ -383,7 +438,8 @@ void Coordinator::report_failure(InFlight flight, const std::string& why) {
   FetchResult result;
   result.task = flight.task;
   result.error_kind = why;
-  result.error_detail = "a fetcher process died on attempt " +
+  result.error_detail = std::string(why == "parser_crash" ? "the parser" : "a fetcher") +
+                        " process died on attempt " +
                         std::to_string(result.task.attempt) + " of " +
                         std::to_string(options_.max_attempts) + " at this URL";
   result.fetched_at_s = unix_time_s();
@@ -396,7 +452,9 @@ void Coordinator::report_failure(InFlight flight, const std::string& why) {
 Result<void> Coordinator::reap_children(bool shutting_down) {
   int status = 0;
   if (parser_.running() && parser_.try_reap(status)) {
-    if (!shutting_down || !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    if (!shutting_down && !parser_failed_) {
+      if (auto r = replace_parser(status); !r) return r;
+    } else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
       parser_failed_ = true;
       return make_error(ErrorCode::Storage, "the parser process " + describe_wait_status(status) +
                                                 "; results committed so far are safe: run the "

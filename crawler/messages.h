@@ -17,6 +17,7 @@ enum class MessageType : std::uint8_t {
   Took = 10,       // fetcher -> coordinator (events): a fetcher started a task
   Committed = 11,  // parser -> coordinator (events): results durable in the database
   Fetched = 12,    // fetcher -> coordinator (events): a transfer ended (frees its host slot)
+  Parsing = 13,    // parser -> coordinator (events): about to parse this task's page
   Result = 20,     // fetcher -> parser (results stream)
 };
 
@@ -43,6 +44,12 @@ struct Fetched {
   std::int32_t status = 0;          // 0: no HTTP response
   std::int64_t retry_after_s = -1;  // Retry-After header, -1 if absent
   bool retry = false;  // a transient failure under --max-attempts: requeue, nothing was stored
+};
+
+// Parser -> coordinator: the parser starts on `seq`'s page. If the parser then dies, that
+// page is the one charged with the crash (the others in its batch are requeued free).
+struct Parsing {
+  std::int64_t seq = 0;
 };
 
 // Fetcher -> parser: the outcome of one task.
@@ -79,6 +86,7 @@ std::string encode(const Task& task);
 std::string encode_stop();
 std::string encode(const Took& took);
 std::string encode(const Fetched& fetched);
+std::string encode(const Parsing& parsing);
 std::string encode(const FetchResult& result);
 std::string encode(const Committed& committed);
 
@@ -88,6 +96,7 @@ std::uint8_t message_type(std::string_view message);
 bool decode(std::string_view message, Task& task);
 bool decode(std::string_view message, Took& took);
 bool decode(std::string_view message, Fetched& fetched);
+bool decode(std::string_view message, Parsing& parsing);
 bool decode(std::string_view message, FetchResult& result);
 bool decode(std::string_view message, Committed& committed);
 

@@ -21,6 +21,8 @@ inline constexpr int kParserControlFd = 5;
 // Test-only fault injection: a fetcher given this environment variable aborts when it is
 // handed a URL containing the variable's value (a stand-in for a crash on hostile input).
 inline constexpr const char* kCrashOnUrlEnv = "CRAWLER_TEST_CRASH_ON_URL";
+// The same for the parser process: it aborts when given the HTML body of such a URL.
+inline constexpr const char* kParserCrashOnUrlEnv = "CRAWLER_TEST_PARSER_CRASH_ON_URL";
 
 // Each returns the process's exit code.
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket);

@@ -888,3 +888,37 @@ TEST_CASE("crawl: retries with backoff for 5xx, 429 and timeouts, never for 404,
   CHECK(query_set(once, "SELECT status || '|' || attempts FROM pages WHERE url = '" + base +
                             "/flaky'") == std::set<std::string>{"500|1"});
 }
+
+TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, nothing is lost",
+          "[e2e][crawl][faults]") {
+  Fixture f;
+  const std::string db = f.dir.file("parser-crash.db");
+  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                               "--progress-interval", "0"},
+                              180, {"CRAWLER_TEST_PARSER_CRASH_ON_URL=/p/5.html"});
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("the parser process") != std::string::npos);
+  CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
+                      "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
+        std::set<std::string>{"NULL|parser_crash|3"});
+  // Every other page, with its links, as in a crawl without faults: results the dead parser
+  // had not committed were fetched again.
+  std::set<std::string> expected;
+  std::vector<std::string> todo = {"/"};
+  while (!todo.empty()) {
+    const std::string path = todo.back();
+    todo.pop_back();
+    if (!expected.insert(f.base + path).second || path == "/p/5.html") continue;
+    if (auto it = f.site.edges.find(path); it != f.site.edges.end()) {
+      todo.insert(todo.end(), it->second.begin(), it->second.end());
+    }
+  }
+  if (expected.count(f.base + e2e::kRedirectPath)) expected.insert(f.base + e2e::kRedirectTarget);
+  CHECK(query_set(db, "SELECT url FROM pages") == expected);
+  CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
+  CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
+  CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"finished"});
+  check_no_leftover_processes(db);
+}
