@@ -15,6 +15,7 @@
 #include <random>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "crawler/child_process.h"
@@ -39,7 +40,8 @@ namespace {
 
 constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
 constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
-constexpr int kMaxParserRestarts = 10;       // then the crawl stops with an error
+constexpr int kMaxParserRestarts = 10;
+constexpr std::int64_t kStopGraceMs = 10 * 1000;  // after Ctrl-C: in-flight transfers' time       // then the crawl stops with an error
 constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), jittered
 constexpr std::int64_t kRetryMaxMs = 60 * 1000;
 constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
@@ -70,6 +72,7 @@ struct InFlight {
   std::string host;
   pid_t owner = -1;  // the fetcher that took it; -1 while in the queue
   bool holds_slot = true;  // counts against its host's --per-host until Fetched (or requeue)
+  std::int64_t fetched_ms = 0;  // when Fetched arrived: its result is with the parser since
 };
 
 struct Worker {
@@ -92,6 +95,7 @@ class Coordinator {
   Result<void> spawn_fetcher();
   Result<void> spawn_parser();
   Result<void> replace_parser(int status);
+  void check_watchdog(std::int64_t now);
   void refill();
   void dispatch(std::int64_t now_ms);
   bool handle_events();  // false if the event channel failed
@@ -130,7 +134,13 @@ class Coordinator {
   std::int64_t dispatched_ = 0, committed_ = 0, errors_ = 0;
   int stop_requests_ = 0;
   int parser_restarts_ = 0;
+  std::int64_t stop_started_ms_ = 0;
   std::int64_t last_parsing_seq_ = -1;  // the page the parser started on last (Parsing)
+  // Watchdog: the last sign of life of each fetcher (Took, Fetched) and of the parser
+  // (Parsing, Committed); fetchers it killed, so their tasks fail as worker_hang.
+  std::unordered_map<pid_t, std::int64_t> fetcher_seen_ms_;
+  std::int64_t parser_seen_ms_ = 0, last_watchdog_ms_ = 0;
+  std::unordered_set<pid_t> hung_fetchers_;
   bool parser_failed_ = false;
   std::int64_t started_ms_ = 0;
   std::int64_t queued_estimate_ = 0;  // frontier rows: at start + queued by commits - stored
@@ -227,11 +237,46 @@ Result<void> Coordinator::spawn_parser() {
                                      {child_control_fd_.get(), kParserControlFd}});
   if (!parser) return common::error_of(parser);
   parser_ = std::move(*parser);
+  parser_seen_ms_ = monotonic_ms();
   // Our own connection to the parser, for results we make up (a URL that kills workers).
   auto conn = connect_abstract(parser_socket_);
   if (!conn) return common::error_of(conn);
   parser_conn_ = std::move(*conn);
   return {};
+}
+
+// Kills a worker that holds work and has shown no sign of life for too long; reaping it
+// then takes the usual crash path (requeue, attempts, replacement).
+void Coordinator::check_watchdog(std::int64_t now) {
+  if (now - last_watchdog_ms_ < 500) return;
+  last_watchdog_ms_ = now;
+  const auto limit = static_cast<std::int64_t>(options_.watchdog_s * 1000);
+  const auto fetcher_limit = limit + static_cast<std::int64_t>(options_.timeout_s * 1000);
+  std::int64_t oldest_result_ms = -1;
+  std::unordered_set<pid_t> busy;
+  for (const auto& [seq, flight] : in_flight_) {
+    if (flight.owner > 0 && flight.holds_slot) busy.insert(flight.owner);
+    if (!flight.holds_slot && flight.fetched_ms > 0 &&
+        (oldest_result_ms < 0 || flight.fetched_ms < oldest_result_ms)) {
+      oldest_result_ms = flight.fetched_ms;
+    }
+  }
+  for (auto& fetcher : fetchers_) {
+    const pid_t pid = fetcher.pid();
+    if (!fetcher.running() || !busy.count(pid)) continue;
+    auto seen = fetcher_seen_ms_.find(pid);
+    if (seen == fetcher_seen_ms_.end() || now - seen->second < fetcher_limit) continue;
+    log("crawl: fetcher " + std::to_string(pid) + " silent for " +
+        format_duration(static_cast<double>(now - seen->second) / 1000.0) +
+        " while holding work; killing it");
+    hung_fetchers_.insert(pid);
+    ::kill(pid, SIGKILL);
+  }
+  if (parser_.running() && oldest_result_ms >= 0 && now - oldest_result_ms >= limit &&
+      now - parser_seen_ms_ >= limit) {
+    log("crawl: the parser process is silent with results waiting; killing it");
+    ::kill(parser_.pid(), SIGKILL);
+  }
 }
 
 // The parser died mid-crawl: what it had not committed is lost, and every fetcher's results
@@ -361,18 +406,24 @@ bool Coordinator::handle_events() {
       auto it = in_flight_.find(took.seq);
       if (it == in_flight_.end()) continue;
       it->second.owner = took.pid;
+      fetcher_seen_ms_[took.pid] = monotonic_ms();
       scheduler_.started(it->second.host, took.started_ms);
     } else if (type == MessageType::Committed) {
       Committed committed;
+      parser_seen_ms_ = monotonic_ms();
       if (decode(message, committed)) handle_committed(committed);
     } else if (type == MessageType::Parsing) {
       Parsing parsing;
       if (decode(message, parsing)) last_parsing_seq_ = parsing.seq;
+      parser_seen_ms_ = monotonic_ms();
     } else if (type == MessageType::Fetched) {
       Fetched fetched;
       if (!decode(message, fetched)) continue;
       auto it = in_flight_.find(fetched.seq);
       if (it == in_flight_.end()) continue;
+      const std::int64_t now = monotonic_ms();
+      if (it->second.owner > 0) fetcher_seen_ms_[it->second.owner] = now;
+      it->second.fetched_ms = now;
       release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s));
       if (fetched.retry) {
         InFlight flight = std::move(it->second);
@@ -394,7 +445,7 @@ void Coordinator::requeue_tasks_of(pid_t pid) {
     in_flight_.erase(seq);
     release_slot(flight, 0);
     if (flight.task.attempt >= options_.max_attempts) {
-      report_failure(std::move(flight), "worker_crash");
+      report_failure(std::move(flight), hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash");
       continue;
     }
     ++flight.task.attempt;
@@ -439,7 +490,9 @@ void Coordinator::report_failure(InFlight flight, const std::string& why) {
   result.task = flight.task;
   result.error_kind = why;
   result.error_detail = std::string(why == "parser_crash" ? "the parser" : "a fetcher") +
-                        " process died on attempt " +
+                        (why == "worker_hang" ? " process hung (killed by the watchdog)"
+                                              : " process died") +
+                        " on attempt " +
                         std::to_string(result.task.attempt) + " of " +
                         std::to_string(options_.max_attempts) + " at this URL";
   result.fetched_at_s = unix_time_s();
@@ -517,6 +570,7 @@ Result<void> Coordinator::shutdown() {
   std::int64_t deadline =
       monotonic_ms() + static_cast<std::int64_t>((options_.timeout_s + 10) * 1000);
   if (stop_requests_ > 1) deadline = monotonic_ms();
+  if (stop_requests_ == 1) deadline = std::min(deadline, stop_started_ms_ + kStopGraceMs);
   std::size_t stops_sent = 0;
   auto fetchers_running = [&] {
     return std::any_of(fetchers_.begin(), fetchers_.end(),
@@ -608,18 +662,22 @@ Result<CrawlSummary> Coordinator::run() {
         signalfd_siginfo info{};
         while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
           if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
-            if (++stop_requests_ == 1 && !options_.quiet) {
+            if (++stop_requests_ == 1) stop_started_ms_ = monotonic_ms();
+            if (stop_requests_ == 1 && !options_.quiet) {
               log("crawl: stopping: letting " + std::to_string(in_flight_.size()) +
-                  " transfers finish (Ctrl-C again to stop at once)");
+                  " transfers finish, up to 10 s (Ctrl-C again to stop at once)");
             }
           }
         }
       }
       if (stop_requests_ > 1) break;
+      // Transfers still running after the grace period stay in the frontier for a resume.
+      if (stop_requests_ == 1 && monotonic_ms() - stop_started_ms_ > kStopGraceMs) break;
       if (auto r = reap_children(false); !r) {
         outcome = r;
         break;
       }
+      check_watchdog(monotonic_ms());
       if (progress_) progress_->update(progress_sample(), monotonic_ms());
     }
   }

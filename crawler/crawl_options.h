@@ -36,6 +36,7 @@ struct CrawlOptions {
   int max_links_per_page = 10000;
   int max_url_length = 2048;
   int max_attempts = 3;              // fetches of one URL at most (retries and worker crashes)
+  double watchdog_s = 60;            // a worker silent this long while it holds work is killed
   bool store_text = true;                      // visible text into page_text, for search
   std::int64_t max_text_bytes = 64 * 1024;     // per page
 

@@ -23,6 +23,12 @@ inline constexpr int kParserControlFd = 5;
 inline constexpr const char* kCrashOnUrlEnv = "CRAWLER_TEST_CRASH_ON_URL";
 // The same for the parser process: it aborts when given the HTML body of such a URL.
 inline constexpr const char* kParserCrashOnUrlEnv = "CRAWLER_TEST_PARSER_CRASH_ON_URL";
+// And hangs (sleeps forever) instead: for the watchdog.
+inline constexpr const char* kHangOnUrlEnv = "CRAWLER_TEST_HANG_ON_URL";
+inline constexpr const char* kParserHangOnUrlEnv = "CRAWLER_TEST_PARSER_HANG_ON_URL";
+
+// Sleeps until killed (test-only hangs).
+[[noreturn]] void hang_forever();
 
 // Each returns the process's exit code.
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket);

@@ -922,3 +922,92 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
   CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"finished"});
   check_no_leftover_processes(db);
 }
+
+TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails, the crawl ends",
+          "[e2e][crawl][faults]") {
+  Fixture f;
+  // Pages reachable without reading /p/5.html's links.
+  std::set<std::string> expected;
+  std::vector<std::string> todo = {"/"};
+  while (!todo.empty()) {
+    const std::string path = todo.back();
+    todo.pop_back();
+    if (!expected.insert(f.base + path).second || path == "/p/5.html") continue;
+    if (auto it = f.site.edges.find(path); it != f.site.edges.end()) {
+      todo.insert(todo.end(), it->second.begin(), it->second.end());
+    }
+  }
+  if (expected.count(f.base + e2e::kRedirectPath)) expected.insert(f.base + e2e::kRedirectTarget);
+  struct Case {
+    const char* env;
+    const char* error;
+  };
+  for (const Case c : {Case{"CRAWLER_TEST_HANG_ON_URL=/p/5.html", "worker_hang"},
+                       Case{"CRAWLER_TEST_PARSER_HANG_ON_URL=/p/5.html", "parser_crash"}}) {
+    CAPTURE(c.env);
+    const std::string db = f.dir.file(std::string(c.error) + ".db");
+    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2", "--watchdog",
+                                 "1", "--timeout", "1", "--progress-interval", "0"},
+                                180, {c.env});
+    INFO(run.err);
+    REQUIRE_FALSE(run.timed_out);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.err.find("killing it") != std::string::npos);
+    CHECK(query_set(db, "SELECT error || '|' || attempts FROM pages WHERE url = '" + f.base +
+                            "/p/5.html'") == std::set<std::string>{std::string(c.error) + "|3"});
+    CHECK(query_set(db, "SELECT url FROM pages") == expected);
+    check_no_leftover_processes(db);
+  }
+}
+
+TEST_CASE("crawl: Ctrl-C stops within the grace period with a summary, a second one at once",
+          "[e2e][crawl][signals]") {
+  SECTION("one SIGINT: in-flight transfers finish, summary, exit 0, resume completes") {
+    Fixture f(/*delay_ms=*/10);
+    const std::string db = f.dir.file("int.db");
+    e2e::CrawlerProcess crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                                 "--progress-interval", "0"},
+                                f.dir);
+    for (int i = 0; i < 1000 && e2e::query_int_or_zero(db, "SELECT count(*) FROM pages") < 20; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    crawler.signal_group(SIGINT);  // what a terminal's Ctrl-C does
+    auto r = crawler.wait(30);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("crawl: stopping") != std::string::npos);
+    CHECK(r.err.find("crawl: interrupted: ") != std::string::npos);
+    CHECK(r.err.find("\npages          ") != std::string::npos);  // the summary
+    CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"interrupted"});
+    // Nothing in flight was lost: every fetched page is stored (server log vs pages).
+    const long long stored = query_int(db, "SELECT count(*) FROM pages");
+    long long requested = 0;
+    for (const auto& [path, count] : f.request_counts()) requested += path != e2e::kErrorPath;
+    CHECK(stored + 1 >= requested);  // /error may be waiting for its retry
+    auto resumed = e2e::run_crawler({"crawl", "--db", db, "-q"});
+    CHECK(resumed.exit_code == 0);
+    CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages());
+  }
+  SECTION("a second SIGINT exits at once, the database stays consistent") {
+    Fixture f(/*delay_ms=*/20000);  // every response hangs: only a second Ctrl-C ends it
+    const std::string db = f.dir.file("int2.db");
+    e2e::CrawlerProcess crawler({"crawl", f.seeds, "--db", db, "--progress-interval", "0"}, f.dir);
+    for (int i = 0; i < 500 && e2e::query_int_or_zero(db, "SELECT count(*) FROM crawls") < 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    crawler.signal_group(SIGINT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const double before = e2e::monotonic_now_s();
+    crawler.signal_group(SIGINT);
+    auto r = crawler.wait(30);
+    const double took = e2e::monotonic_now_s() - before;
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(took < 8);  // not the 20 s response, not the 10 s grace period
+    CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
+    CHECK(query_int(db, "SELECT count(*) FROM frontier") == 1);  // the seed, for a resume
+    check_no_leftover_processes(db);
+    f.server->stop();
+  }
+}
