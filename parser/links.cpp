@@ -148,6 +148,61 @@ std::string_view clean_href(std::string_view value, std::deque<std::string>& scr
 // URLs, just no URLs at all).
 bool names_this_page(std::string_view href) { return href.empty() || href.front() == '#'; }
 
+// The length of the well-formed UTF-8 character at the start of `s` (Unicode 15 table 3-7:
+// no overlongs, surrogates or code points past U+10FFFF), or 0 if there is none.
+std::size_t utf8_char_length(std::string_view s) {
+  const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // The range of the second byte, which depends on the first.
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  }
+  return length;
+}
+
+// `text` with every ill-formed UTF-8 byte replaced by U+FFFD. Returns `text` itself when it
+// is well-formed (the usual case), else a repaired copy kept alive in `scratch`.
+// Gumbo 0.10.1 does not guarantee well-formed text: a numeric character reference past
+// INT_MAX ("&#xF00000CC;") overflows its int and comes out as the low byte alone (0xCC).
+std::string_view well_formed_utf8(std::string_view text, std::string& scratch) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t length = utf8_char_length(text.substr(i));
+    if (length == 0) break;
+    i += length;
+  }
+  if (i == text.size()) return text;
+  scratch.assign(text.substr(0, i));
+  while (i < text.size()) {
+    const std::size_t length = utf8_char_length(text.substr(i));
+    if (length == 0) {
+      scratch += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      scratch.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return scratch;
+}
+
 // Appends text with runs of ASCII whitespace collapsed to one space, no leading or trailing
 // space, and at most `max_bytes` bytes, cut at a UTF-8 character boundary.
 class CollapsingWriter {
@@ -181,6 +236,7 @@ class CollapsingWriter {
 
  private:
   void append_word(std::string_view word) {
+    word = well_formed_utf8(word, repaired_);
     if (pending_space_ && !out_.empty()) {
       if (out_.size() + 1 >= max_bytes_) {
         full_ = true;
@@ -195,7 +251,7 @@ class CollapsingWriter {
       return;
     }
     // Back off over UTF-8 continuation bytes (10xxxxxx) so no character is split; a valid
-    // character has at most three. Gumbo's text is valid UTF-8 (bad bytes become U+FFFD).
+    // character has at most three, and `word` is well-formed (see well_formed_utf8).
     std::size_t cut = room;
     for (int i = 0; i < 3 && cut > 0 && (static_cast<unsigned char>(word[cut]) & 0xC0) == 0x80;
          ++i) {
@@ -206,6 +262,7 @@ class CollapsingWriter {
   }
 
   std::string& out_;
+  std::string repaired_;  // backs `word` in append_word when Gumbo's text was ill-formed
   const std::size_t max_bytes_;
   bool pending_space_ = false;
   bool full_ = false;
