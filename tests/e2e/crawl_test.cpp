@@ -56,6 +56,23 @@ struct Fixture {
     return out;
   }
 
+  // Every page a crawl stores when `blocked`'s links are never read (its worker dies on it):
+  // those reachable from "/" without passing through it, `blocked` itself included.
+  std::set<std::string> pages_reachable_without(const std::string& blocked) const {
+    std::set<std::string> out;
+    std::vector<std::string> todo = {"/"};
+    while (!todo.empty()) {
+      const std::string path = todo.back();
+      todo.pop_back();
+      if (!out.insert(base + path).second || path == blocked) continue;
+      if (auto it = site.edges.find(path); it != site.edges.end()) {
+        todo.insert(todo.end(), it->second.begin(), it->second.end());
+      }
+    }
+    if (out.count(base + e2e::kRedirectPath)) out.insert(base + e2e::kRedirectTarget);
+    return out;
+  }
+
   std::set<std::string> expected_links() const {
     std::set<std::string> out;
     for (const auto& [from, tos] : site.edges) {
@@ -473,17 +490,7 @@ TEST_CASE("crawl: a fetcher that crashes on a URL is replaced, the URL fails, th
         std::set<std::string>{"NULL|worker_crash|3"});
   // Everything else is stored as in a crawl without faults: every page reachable without
   // going through /p/3.html (whose links were never read).
-  std::set<std::string> expected;
-  std::vector<std::string> todo = {"/"};
-  while (!todo.empty()) {
-    const std::string path = todo.back();
-    todo.pop_back();
-    if (!expected.insert(f.base + path).second || path == "/p/3.html") continue;
-    if (auto it = f.site.edges.find(path); it != f.site.edges.end()) {
-      todo.insert(todo.end(), it->second.begin(), it->second.end());
-    }
-  }
-  if (expected.count(f.base + e2e::kRedirectPath)) expected.insert(f.base + e2e::kRedirectTarget);
+  const std::set<std::string> expected = f.pages_reachable_without("/p/3.html");
   CHECK(query_set(db, "SELECT url FROM pages") == expected);
   CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'worker_crash'") == 1);
   check_no_leftover_processes(db);
@@ -905,17 +912,7 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
         std::set<std::string>{"NULL|parser_crash|3"});
   // Every other page, with its links, as in a crawl without faults: results the dead parser
   // had not committed were fetched again.
-  std::set<std::string> expected;
-  std::vector<std::string> todo = {"/"};
-  while (!todo.empty()) {
-    const std::string path = todo.back();
-    todo.pop_back();
-    if (!expected.insert(f.base + path).second || path == "/p/5.html") continue;
-    if (auto it = f.site.edges.find(path); it != f.site.edges.end()) {
-      todo.insert(todo.end(), it->second.begin(), it->second.end());
-    }
-  }
-  if (expected.count(f.base + e2e::kRedirectPath)) expected.insert(f.base + e2e::kRedirectTarget);
+  const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
   CHECK(query_set(db, "SELECT url FROM pages") == expected);
   CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
   CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
@@ -926,18 +923,7 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
 TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails, the crawl ends",
           "[e2e][crawl][faults]") {
   Fixture f;
-  // Pages reachable without reading /p/5.html's links.
-  std::set<std::string> expected;
-  std::vector<std::string> todo = {"/"};
-  while (!todo.empty()) {
-    const std::string path = todo.back();
-    todo.pop_back();
-    if (!expected.insert(f.base + path).second || path == "/p/5.html") continue;
-    if (auto it = f.site.edges.find(path); it != f.site.edges.end()) {
-      todo.insert(todo.end(), it->second.begin(), it->second.end());
-    }
-  }
-  if (expected.count(f.base + e2e::kRedirectPath)) expected.insert(f.base + e2e::kRedirectTarget);
+  const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
   struct Case {
     const char* env;
     const char* error;
