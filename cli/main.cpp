@@ -113,6 +113,11 @@ bool is_utf8(const std::string& text) {
 }
 
 int run_crawl_command(const crawler::CrawlOptions& options) {
+  if (options.seeds_file.empty() && ::access(options.db_path.c_str(), F_OK) != 0) {
+    std::cerr << "crawl: give a seeds file: there is no crawl to resume in '" << options.db_path
+              << "'\n";
+    return kExitUsage;
+  }
   const std::pair<const char*, const std::string*> texts[] = {
       {"seeds file name", &options.seeds_file},
       {"--db", &options.db_path},

@@ -285,6 +285,12 @@ TEST_CASE("crawl: bad command lines and unusable files give one clear line, neve
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("nope.txt") != std::string::npos);
   }
+  SECTION("no seeds file and nothing to resume: usage error, no file created") {
+    auto r = e2e::run_crawler({"crawl", "--db", dir.file("new.db")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("give a seeds file") != std::string::npos);
+    CHECK(e2e::read_file(dir.file("new.db")).empty());
+  }
   SECTION("a seeds file without one valid URL") {
     auto empty = dir.write("empty.txt", "# nothing\nmailto:someone@example.org\n");
     auto r = e2e::run_crawler({"crawl", empty, "--db", dir.file("x.db")});
