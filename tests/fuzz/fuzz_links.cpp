@@ -30,23 +30,35 @@ constexpr std::string_view kPageUrl = "https://example.com/dir/page.html?q=1";
   __builtin_trap();
 }
 
-bool is_html_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
+bool is_html_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
 
+// Strict: decodes each character and rejects overlongs, surrogates and values past U+10FFFF.
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t length = c < 0x80           ? 1
-                               : (c >> 5) == 0x6  ? 2
-                               : (c >> 4) == 0xE  ? 3
-                               : (c >> 3) == 0x1E ? 4
-                                                  : 0;
-    if (length == 0 || i + length > s.size()) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    std::size_t length = 0;
+    std::uint32_t code_point = 0;
+    std::uint32_t min_code_point = 0;
+    if (c < 0x80) {
+      length = 1, code_point = c;
+    } else if ((c >> 5) == 0x6) {
+      length = 2, code_point = c & 0x1F, min_code_point = 0x80;
+    } else if ((c >> 4) == 0xE) {
+      length = 3, code_point = c & 0x0F, min_code_point = 0x800;
+    } else if ((c >> 3) == 0x1E) {
+      length = 4, code_point = c & 0x07, min_code_point = 0x10000;
+    } else {
+      return false;
     }
+    if (i + length > s.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto continuation = static_cast<unsigned char>(s[i + k]);
+      if ((continuation & 0xC0) != 0x80) return false;
+      code_point = (code_point << 6) | (continuation & 0x3F);
+    }
+    if (code_point < min_code_point || code_point > 0x10FFFF) return false;
+    if (code_point >= 0xD800 && code_point <= 0xDFFF) return false;
     i += length;
   }
   return true;
@@ -91,9 +103,8 @@ bool same_except_text(const parser::PageInfo& a, const parser::PageInfo& b) {
       return false;
     }
   }
-  return a.title == b.title && a.canonical == b.canonical &&
-         a.meta_nofollow == b.meta_nofollow && a.meta_noindex == b.meta_noindex &&
-         a.links_skipped == b.links_skipped;
+  return a.title == b.title && a.canonical == b.canonical && a.meta_nofollow == b.meta_nofollow &&
+         a.meta_noindex == b.meta_noindex && a.links_skipped == b.links_skipped;
 }
 
 }  // namespace

@@ -530,3 +530,35 @@ TEST_CASE("links: hostile bytes give a best-effort result, never a crash", "[par
     CHECK(info.links.size() + info.links_skipped == 2);
   }
 }
+
+TEST_CASE("links: ill-formed UTF-8 from Gumbo becomes U+FFFD in title and text",
+          "[parser][links]") {
+  // Found by fuzz_links: Gumbo 0.10.1 parses a numeric character reference past INT_MAX into
+  // an overflowed int and emits its low byte alone ("&#xF00CCCCC" gives the lone byte 0xCC).
+  struct Row {
+    const char* name;
+    std::string html;
+    std::size_t max_text_bytes;
+    std::string title;
+    std::string text;
+  };
+  const std::string fffd = "\xEF\xBF\xBD";
+  const std::vector<Row> rows = {
+      {"fuzz_links crash input", "&#xF00CCCCC", 256, "", fffd},
+      {"in the title", "<title>a &#xF00CCCCC b</title>", 256, "a " + fffd + " b", ""},
+      {"an encoded surrogate, one U+FFFD per byte", "<p>&#xF00000ED;&#xF00000A0;&#xF0000080;</p>",
+       256, "", fffd + fffd + fffd},
+      {"bytes that form a character are kept", "<p>&#xF00000C3;&#xF00000A9;</p>", 256, "",
+       "\xC3\xA9"},
+      {"the cap does not split the replacement", "<p>ab&#xF00CCCCC</p>", 4, "", "ab"},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.name) {
+      parser::ExtractOptions options;
+      options.max_text_bytes = row.max_text_bytes;
+      const auto info = extract(row.html, kPage, options);
+      CHECK(info.title == row.title);
+      CHECK(info.text == row.text);
+    }
+  }
+}
