@@ -75,11 +75,6 @@ struct InFlight {
   std::int64_t fetched_ms = 0;  // when Fetched arrived: its result is with the parser since
 };
 
-struct Worker {
-  ChildProcess process;
-  bool is_parser = false;
-};
-
 class Coordinator {
  public:
   explicit Coordinator(CrawlOptions options)

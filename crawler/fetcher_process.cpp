@@ -26,10 +26,6 @@ common::Result<common::UniqueFd> connect_with_retry(const std::string& name) {
 
 }  // namespace
 
-void hang_forever() {
-  for (;;) ::pause();
-}
-
 namespace {
 
 // Worth another attempt: 429, 5xx, timeouts and connection failures (never other 4xx).
@@ -46,8 +42,7 @@ bool should_retry(const FetchResult& result, int max_attempts) {
 }  // namespace
 
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket) {
-  const char* crash_on = std::getenv(kCrashOnUrlEnv);
-  const char* hang_on = std::getenv(kHangOnUrlEnv);
+  const FaultInjection faults(kCrashOnUrlEnv, kHangOnUrlEnv);
   auto parser = connect_with_retry(parser_socket);
   if (!parser) {
     std::cerr << "fetcher: " << parser.error().context << '\n';
@@ -90,12 +85,7 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
         // coordinator knows which tasks to requeue.
         Took took{pid, task.seq, monotonic_ms()};
         if (send_packet(kFetcherEventFd, encode(took), Blocking::Yes) != IoStatus::Ok) return 1;
-        if (crash_on != nullptr && *crash_on != '\0' && task.url.find(crash_on) != std::string::npos) {
-          std::abort();
-        }
-        if (hang_on != nullptr && *hang_on != '\0' && task.url.find(hang_on) != std::string::npos) {
-          hang_forever();
-        }
+        faults.act(task.url);  // test-only (workers.h)
         (*fetcher)->start(std::move(task));
       }
     }

@@ -58,12 +58,6 @@ class ParserWorker {
  public:
   ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope)
       : options_(options), store_(std::move(store)), scope_(std::move(scope)) {
-    if (const char* crash = std::getenv(kParserCrashOnUrlEnv); crash != nullptr && *crash) {
-      crash_on_ = crash;
-    }
-    if (const char* hang = std::getenv(kParserHangOnUrlEnv); hang != nullptr && *hang) {
-      hang_on_ = hang;
-    }
     extract_.max_links = static_cast<std::size_t>(std::max(0, options.max_links_per_page));
     extract_.max_text_bytes =
         options.store_text ? static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_text_bytes))
@@ -74,14 +68,7 @@ class ParserWorker {
     if (result.body_kept) {
       // A breadcrumb: if parsing this page kills us, the coordinator knows which one it was.
       (void)send_packet(kParserEventFd, encode(Parsing{result.task.seq}), Blocking::Yes);
-    }
-    if (!crash_on_.empty() && result.body_kept &&
-        result.task.url.find(crash_on_) != std::string::npos) {
-      std::abort();  // as if this page's HTML crashed the parser
-    }
-    if (!hang_on_.empty() && result.body_kept &&
-        result.task.url.find(hang_on_) != std::string::npos) {
-      hang_forever();  // as if this page's HTML sent the parser into an endless loop
+      faults_.act(result.task.url);  // test-only (workers.h): as if this HTML killed us
     }
     storage::PageWrite write;
     storage::PageRecord& page = write.page;
@@ -174,7 +161,7 @@ class ParserWorker {
   std::unique_ptr<storage::ResultStore> store_;
   Scope scope_;
   parser::ExtractOptions extract_;
-  std::string crash_on_, hang_on_;  // test-only fault injection (workers.h)
+  const FaultInjection faults_{kParserCrashOnUrlEnv, kParserHangOnUrlEnv};
   std::vector<storage::PageWrite> batch_;
   Committed committed_;
   std::int64_t batch_started_ms_ = 0;

@@ -4,6 +4,7 @@
 // channels below at fixed fd numbers (docs/ARCHITECTURE.md).
 
 #include <string>
+#include <string_view>
 
 #include "crawler/crawl_options.h"
 
@@ -27,8 +28,17 @@ inline constexpr const char* kParserCrashOnUrlEnv = "CRAWLER_TEST_PARSER_CRASH_O
 inline constexpr const char* kHangOnUrlEnv = "CRAWLER_TEST_HANG_ON_URL";
 inline constexpr const char* kParserHangOnUrlEnv = "CRAWLER_TEST_PARSER_HANG_ON_URL";
 
-// Sleeps until killed (test-only hangs).
-[[noreturn]] void hang_forever();
+// The fault-injection switches of one process, read once from the environment. act() aborts
+// or hangs (sleeps until killed) when `url` contains the crash or hang value; an unset or
+// empty variable never matches.
+class FaultInjection {
+ public:
+  FaultInjection(const char* crash_env, const char* hang_env);
+  void act(std::string_view url) const;
+
+ private:
+  std::string crash_on_, hang_on_;
+};
 
 // Each returns the process's exit code.
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket);
