@@ -1,5 +1,6 @@
 #include "storage/frontier_store.h"
 
+#include <cmath>
 #include <ctime>
 
 #include "common/hash.h"
@@ -7,6 +8,19 @@
 namespace storage {
 
 using common::Result;
+
+std::string iso8601_utc(double unix_s) {
+  const long long total_ms = std::llround(unix_s * 1000.0);
+  auto whole = static_cast<std::time_t>(total_ms / 1000);
+  int millis = static_cast<int>(total_ms % 1000);
+  if (millis < 0) millis = 0;
+  std::tm tm{};
+  gmtime_r(&whole, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
 
 std::string now_iso8601() {
   timespec ts{};
@@ -121,7 +135,8 @@ Result<void> finish_crawl(sqlite3* db, std::int64_t crawl_id, const std::string&
 Result<void> clear_crawl(sqlite3* db) {
   auto r = exec(db,
                 "BEGIN IMMEDIATE; DELETE FROM link_edges; DELETE FROM pages; DELETE FROM frontier; "
-                "DELETE FROM urls; DELETE FROM crawls; DELETE FROM page_text; COMMIT;");
+                "DELETE FROM urls; DELETE FROM crawls; DELETE FROM page_text; DELETE FROM robots; "
+                "DELETE FROM sitemaps; COMMIT;");
   // sqlite3_exec stops at the first failing statement: roll back what came before it rather
   // than leave the transaction (and the write lock) open on this connection.
   if (!r && sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK");

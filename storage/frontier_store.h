@@ -64,7 +64,8 @@ struct Seed {
 // Removes every crawl result so the next crawl starts over (`crawl --fresh`).
 [[nodiscard]] common::Result<void> clear_crawl(sqlite3* db);
 
-// ISO 8601 UTC with milliseconds, as stored in the *_at columns.
+// ISO 8601 UTC with milliseconds, as stored in the *_at columns: now, or at a Unix time.
 std::string now_iso8601();
+std::string iso8601_utc(double unix_s);
 
 }  // namespace storage

@@ -13,25 +13,18 @@ using common::Result;
 
 namespace {
 
-std::string iso8601_utc(double unix_s) {
-  const long long total_ms = std::llround(unix_s * 1000.0);
-  auto whole = static_cast<std::time_t>(total_ms / 1000);
-  int millis = static_cast<int>(total_ms % 1000);
-  if (millis < 0) millis = 0;
-  std::tm tm{};
-  gmtime_r(&whole, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
-}
-
 struct UrlRow {
   bool found = false;
   int depth = 0;
   std::string state;
   std::string url;
+  std::string host;
 };
+
+// The key of a URL's scheme://host/path, query left out.
+std::uint64_t path_key(std::string_view url) {
+  return static_cast<std::uint64_t>(common::url_id(url.substr(0, url.find('?'))));
+}
 
 }  // namespace
 
@@ -39,7 +32,55 @@ Result<std::unique_ptr<SqlitePageStore>> SqlitePageStore::create(SqliteDb db,
                                                                   PageStoreOptions options) {
   std::unique_ptr<SqlitePageStore> store(new SqlitePageStore(std::move(db), options));
   if (auto r = store->prepare_statements(); !r) return common::error_of(r);
+  if (auto r = store->load_counts(); !r) return common::error_of(r);
   return store;
+}
+
+// The limits count every URL queued so far, in this run and earlier ones (a resume).
+Result<void> SqlitePageStore::load_counts() {
+  if (options_.max_pages_per_host > 0) {
+    auto s = prepare(db_.get(), "SELECT host, count(*) FROM urls WHERE state <> 'skipped' GROUP BY host");
+    if (!s) return common::error_of(s);
+    while (sqlite3_step(s->get()) == SQLITE_ROW) {
+      per_host_[column_text(s->get(), 0)] = sqlite3_column_int64(s->get(), 1);
+    }
+  }
+  if (options_.max_query_variants > 0) {
+    auto s = prepare(db_.get(),
+                     "SELECT url FROM urls WHERE state <> 'skipped' AND instr(url, '?') > 0");
+    if (!s) return common::error_of(s);
+    while (sqlite3_step(s->get()) == SQLITE_ROW) ++per_path_[path_key(column_text(s->get(), 0))];
+  }
+  return {};
+}
+
+std::string_view SqlitePageStore::admit(const std::string& url, const std::string& host) {
+  std::int64_t* host_count = nullptr;
+  if (options_.max_pages_per_host > 0) {
+    host_count = &per_host_[host];
+    if (*host_count >= options_.max_pages_per_host) return "max_pages_per_host";
+  }
+  std::int64_t* path_count = nullptr;
+  if (options_.max_query_variants > 0 && url.find('?') != std::string::npos) {
+    path_count = &per_path_[path_key(url)];
+    if (*path_count >= options_.max_query_variants) return "query_variants";
+  }
+  if (host_count != nullptr) ++*host_count;
+  if (path_count != nullptr) ++*path_count;
+  return {};
+}
+
+Result<void> SqlitePageStore::write_robots(const RobotsRecord& record) {
+  if (auto r = exec(db_.get(), "BEGIN IMMEDIATE"); !r) return r;
+  if (auto r = storage::write_robots(db_.get(), record); !r) {
+    (void)exec(db_.get(), "ROLLBACK");
+    return r;
+  }
+  if (auto r = exec(db_.get(), "COMMIT"); !r) {
+    (void)exec(db_.get(), "ROLLBACK");
+    return r;
+  }
+  return {};
 }
 
 Result<void> SqlitePageStore::prepare_statements() {
@@ -52,7 +93,7 @@ Result<void> SqlitePageStore::prepare_statements() {
        "INSERT OR IGNORE INTO pages(url_id, url, final_url, status, content_type, depth, title, "
        "size_bytes, fetched_at, error, error_detail, redirect_count, fetch_ms, attempts, "
        "links_out, noindex, canonical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-      {&select_url_, "SELECT depth, state, url FROM urls WHERE id = ?"},
+      {&select_url_, "SELECT depth, state, url, host FROM urls WHERE id = ?"},
       {&insert_url_,
        "INSERT INTO urls(id, url, host, depth, state, reason, discovered_at) "
        "VALUES (?,?,?,?,?,?,?)"},
@@ -130,7 +171,7 @@ Result<void> SqlitePageStore::write_page(const PageWrite& write, WriteSummary& s
   ++summary.pages;
   {
     sqlite3_stmt* u = update_url_state_.get();
-    bind_text(u, 1, failed ? "failed" : "done");
+    bind_text(u, 1, failed ? "failed" : "done");  // incl. refused by robots.txt (error robots)
     bind_text_or_null(u, 2, page.error);
     bind_int(u, 3, page.attempts);
     bind_int(u, 4, page.url_id);
@@ -188,14 +229,16 @@ Result<void> SqlitePageStore::add_link(std::int64_t from_id, int from_depth,
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
   }
   if (!row.found) {
-    const bool queue = link.follow && depth_ok;
+    std::string_view reason = link.follow ? (depth_ok ? admit(link.url, link.host) : "max_depth")
+                                          : std::string_view(link.skip_reason);
+    const bool queue = link.follow && reason.empty();
     sqlite3_stmt* u = insert_url_.get();
     bind_int(u, 1, to_id);
     bind_text(u, 2, link.url);
     bind_text(u, 3, link.host);
     bind_int(u, 4, depth);
     bind_text(u, 5, queue ? "queued" : "skipped");
-    bind_text_or_null(u, 6, queue ? "" : (link.follow ? "max_depth" : link.skip_reason));
+    bind_text_or_null(u, 6, reason);
     bind_text(u, 7, now_iso8601());
     if (auto r = step_done(u, "insert url"); !r) return r;
     if (queue) return enqueue(to_id, link.url, depth, summary);
@@ -226,6 +269,7 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
         row.depth = sqlite3_column_int(s, 0);
         row.state = column_text(s, 1);
         row.url = column_text(s, 2);
+        row.host = column_text(s, 3);
       }
       sqlite3_reset(s);
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
@@ -234,7 +278,7 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
     const bool depth_ok = options_.max_depth < 0 || d <= options_.max_depth;
     // A skipped URL reached by a followable link (it was nofollow, past the depth limit, or
     // out of a scope that has since widened) is queued if the new path is short enough.
-    const bool revive = row.state == "skipped" && depth_ok;
+    const bool revive = row.state == "skipped" && depth_ok && admit(row.url, row.host).empty();
     if (d >= row.depth && !revive) continue;
     bind_int(update_url_depth_.get(), 1, d);
     bind_int(update_url_depth_.get(), 2, id);

@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
+#include "storage/robots_store.h"
 #include "storage/sqlite_handles.h"
 
 namespace storage {
@@ -59,10 +62,18 @@ class ResultStore {
   // never stored without its links and queued targets, and vice versa.
   [[nodiscard]] virtual common::Result<WriteSummary> write_batch(
       const std::vector<PageWrite>& batch) = 0;
+
+  // Stores an origin's robots.txt outcome (replacing an earlier one) in its own transaction.
+  [[nodiscard]] virtual common::Result<void> write_robots(const RobotsRecord& record) = 0;
 };
 
+// What may be queued. A followable link past a limit is recorded as skipped with the reason.
 struct PageStoreOptions {
-  int max_depth = -1;  // -1: unlimited
+  int max_depth = -1;                     // -1: unlimited ("max_depth")
+  std::int64_t max_pages_per_host = 0;    // URLs queued per host, all runs; 0: unlimited
+                                          // ("max_pages_per_host")
+  std::int64_t max_query_variants = 0;    // URLs with a query per scheme://host/path, a trap
+                                          // guard; 0: unlimited ("query_variants")
 };
 
 // Not thread-safe: one per process. The database must be open for writing (schema.h).
@@ -71,11 +82,16 @@ class SqlitePageStore final : public ResultStore {
   [[nodiscard]] static common::Result<std::unique_ptr<SqlitePageStore>> create(
       SqliteDb db, PageStoreOptions options);
   common::Result<WriteSummary> write_batch(const std::vector<PageWrite>& batch) override;
+  common::Result<void> write_robots(const RobotsRecord& record) override;
 
  private:
   SqlitePageStore(SqliteDb db, PageStoreOptions options)
       : db_(std::move(db)), options_(options) {}
   common::Result<void> prepare_statements();
+  common::Result<void> load_counts();
+  // Why a followable URL must not be queued (a limit of PageStoreOptions), or "". Counts it
+  // as queued when it may be.
+  std::string_view admit(const std::string& url, const std::string& host);
   common::Result<void> write_page(const PageWrite& write, WriteSummary& summary);
   common::Result<void> add_link(std::int64_t from_id, int from_depth, const LinkRecord& link,
                                 WriteSummary& summary);
@@ -85,6 +101,8 @@ class SqlitePageStore final : public ResultStore {
 
   SqliteDb db_;  // declared first: the statements below must die before it
   PageStoreOptions options_;
+  std::unordered_map<std::string, std::int64_t> per_host_;        // when max_pages_per_host
+  std::unordered_map<std::uint64_t, std::int64_t> per_path_;      // when max_query_variants
   SqliteStmt insert_page_, select_url_, insert_url_, update_url_depth_, update_url_state_,
       insert_frontier_, delete_frontier_, update_frontier_depth_, insert_edge_, select_edges_,
       update_page_depth_, insert_text_;

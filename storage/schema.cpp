@@ -81,6 +81,26 @@ CREATE VIRTUAL TABLE page_text USING fts5(
   tokenize = 'unicode61 remove_diacritics 2'
 );
 )sql",
+    // 2 -> 3: robots.txt per origin (RFC 9309) and the sitemaps it lists.
+    R"sql(
+CREATE TABLE robots (
+  origin       TEXT PRIMARY KEY,      -- scheme://host[:port]
+  url          TEXT NOT NULL,         -- the robots.txt URL after redirects
+  status       INTEGER,               -- HTTP status; NULL when no response (see error)
+  fetched_at   TEXT NOT NULL,         -- ISO 8601 UTC
+  access       TEXT NOT NULL,         -- rules | allow_all (4xx) | disallow_all (5xx, unreachable)
+  body         TEXT,                  -- the first 500 KiB, as fetched
+  crawl_delay  REAL,                  -- seconds, from the group that applies to our agent
+  error        TEXT,
+  error_detail TEXT,
+  attempts     INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE sitemaps (
+  origin TEXT NOT NULL,               -- whose robots.txt named it
+  url    TEXT NOT NULL,
+  PRIMARY KEY (origin, url)
+) WITHOUT ROWID;
+)sql",
 };
 
 // The database's user_version, or an error if it is newer than this build understands.

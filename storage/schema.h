@@ -13,7 +13,7 @@
 namespace storage {
 
 // The user_version this build writes. A database with a newer version is refused.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Applies every migration the database lacks, in one transaction.
 [[nodiscard]] common::Result<void> migrate(sqlite3* db);

@@ -62,11 +62,16 @@ class StoreFixture {
  public:
   explicit StoreFixture(int max_depth = -1) : StoreFixture(max_depth, 10000) {}
   StoreFixture(int max_depth, int store_busy_timeout_ms) {
-    db_ = must(storage::open_for_writing(path_));
-    auto store_db =
-        must(storage::open_db(path_, storage::OpenMode::ReadWrite, store_busy_timeout_ms));
     storage::PageStoreOptions options;
     options.max_depth = max_depth;
+    open(options, store_busy_timeout_ms);
+  }
+  explicit StoreFixture(const storage::PageStoreOptions& options) { open(options, 10000); }
+
+  // A new store on the same database, as a resumed crawl's parser process would open.
+  void reopen(const storage::PageStoreOptions& options) {
+    store_.reset();
+    auto store_db = must(storage::open_db(path_, storage::OpenMode::ReadWrite, 10000));
     store_ = must(storage::SqlitePageStore::create(std::move(store_db), options));
   }
 
@@ -139,6 +144,13 @@ class StoreFixture {
   }
 
  private:
+  void open(const storage::PageStoreOptions& options, int store_busy_timeout_ms) {
+    db_ = must(storage::open_for_writing(path_));
+    auto store_db =
+        must(storage::open_db(path_, storage::OpenMode::ReadWrite, store_busy_timeout_ms));
+    store_ = must(storage::SqlitePageStore::create(std::move(store_db), options));
+  }
+
   storage_test::TempDir dir_;
   std::string path_ = dir_.file("crawl.db");
   storage::SqliteDb db_;
@@ -601,3 +613,114 @@ TEST_CASE("page_store: create fails on a database without the schema", "[storage
 }
 
 }  // namespace
+
+TEST_CASE("page_store: --max-pages-per-host queues at most that many urls per host, seeds included",
+          "[storage][page_store][policy]") {
+  storage::PageStoreOptions options;
+  options.max_pages_per_host = 3;
+  StoreFixture f(options);
+  f.seed({"http://a.test/"});
+  f.reopen(options);  // the parser process starts after the seeds are queued
+  WriteSummary summary = f.write({page(
+      "http://a.test/", {follow("http://a.test/1"), follow("http://a.test/2"),
+                         follow("http://a.test/3"), follow("http://a.test/4"),
+                         follow("http://b.test/1"), follow("http://b.test/2"),
+                         skip("http://c.test/", "out_of_scope")})});
+  CHECK(summary.urls_queued == 4);
+  CHECK(f.url("http://a.test/1")->state == "queued");
+  CHECK(f.url("http://a.test/2")->state == "queued");
+  for (const char* url : {"http://a.test/3", "http://a.test/4"}) {
+    DYNAMIC_SECTION(url) {
+      CHECK(f.url(url)->state == "skipped");
+      CHECK(f.url(url)->reason == "max_pages_per_host");
+    }
+  }
+  CHECK(f.url("http://b.test/2")->state == "queued");
+  CHECK(f.url("http://c.test/")->reason == "out_of_scope");
+  // A later followable link does not revive a URL the cap skipped.
+  summary = f.write({page("http://a.test/1", {follow("http://a.test/3")})});
+  CHECK(summary.urls_queued == 0);
+  CHECK(f.url("http://a.test/3")->state == "skipped");
+}
+
+TEST_CASE("page_store: the per-host cap counts earlier runs' urls after a resume",
+          "[storage][page_store][policy]") {
+  storage::PageStoreOptions options;
+  options.max_pages_per_host = 2;
+  StoreFixture f(options);
+  f.seed({"http://a.test/"});
+  f.reopen(options);
+  f.write({page("http://a.test/", {follow("http://a.test/1"), follow("http://a.test/2")})});
+  REQUIRE(f.url("http://a.test/2")->reason == "max_pages_per_host");
+  options.max_pages_per_host = 3;  // the user raises the cap and resumes
+  f.reopen(options);
+  WriteSummary summary = f.write(
+      {page("http://a.test/1", {follow("http://a.test/5"), follow("http://a.test/6")})});
+  CHECK(summary.urls_queued == 1);
+  CHECK(f.url("http://a.test/5")->state == "queued");
+  CHECK(f.url("http://a.test/6")->reason == "max_pages_per_host");
+}
+
+TEST_CASE("page_store: query variants of one path are capped, other paths are not",
+          "[storage][page_store][policy][traps]") {
+  storage::PageStoreOptions options;
+  options.max_query_variants = 2;
+  StoreFixture f(options);
+  f.seed({"http://a.test/"});
+  WriteSummary summary = f.write({page(
+      "http://a.test/", {follow("http://a.test/cal?d=1"), follow("http://a.test/cal?d=2"),
+                         follow("http://a.test/cal?d=3"), follow("http://a.test/cal"),
+                         follow("http://a.test/other?d=1"), follow("http://b.test/cal?d=3")})});
+  CHECK(summary.urls_queued == 5);
+  CHECK(f.url("http://a.test/cal?d=3")->state == "skipped");
+  CHECK(f.url("http://a.test/cal?d=3")->reason == "query_variants");
+  CHECK(f.url("http://a.test/cal")->state == "queued");  // no query: not a variant
+  CHECK(f.url("http://a.test/other?d=1")->state == "queued");
+  CHECK(f.url("http://b.test/cal?d=3")->state == "queued");  // another host's path
+}
+
+TEST_CASE("page_store: write_robots stores an origin's robots.txt and its sitemaps, replacing",
+          "[storage][page_store][robots]") {
+  StoreFixture f;
+  storage::RobotsRecord record;
+  record.origin = "http://a.test:8080";
+  record.url = "http://a.test:8080/robots.txt";
+  record.status = 200;
+  record.fetched_at_s = 1700000000.25;
+  record.access = storage::RobotsAccess::Rules;
+  record.body = std::string("User-agent: *\nDisallow: /x\n\0binary", 36);
+  record.crawl_delay_s = 2.5;
+  record.sitemaps = {"http://a.test:8080/s1.xml", "http://a.test:8080/s2.xml"};
+  must(f.store().write_robots(record));
+  CHECK(query_text(f.db(), "SELECT access || '|' || status || '|' || crawl_delay || '|' || "
+                           "fetched_at FROM robots") ==
+        "rules|200|2.5|2023-11-14T22:13:20.250Z");
+  CHECK(f.count("sitemaps") == 2);
+
+  auto reader = must(storage::SqliteRobotsStore::create(
+      must(storage::open_db(sqlite3_db_filename(f.db(), "main"), storage::OpenMode::ReadOnly))));
+  auto loaded = must(reader->load("http://a.test:8080"));
+  REQUIRE(loaded);
+  CHECK(loaded->body == record.body);  // bytes kept, NUL included
+  CHECK(loaded->access == storage::RobotsAccess::Rules);
+  CHECK(loaded->crawl_delay_s == 2.5);
+  CHECK_FALSE(must(reader->load("http://a.test")));  // another origin (port)
+
+  storage::RobotsRecord failed;
+  failed.origin = record.origin;
+  failed.url = record.url;
+  failed.access = storage::RobotsAccess::DisallowAll;
+  failed.error = "timeout";
+  failed.error_detail = "Operation timed out";
+  failed.attempts = 3;
+  must(f.store().write_robots(failed));
+  CHECK(f.count("robots") == 1);
+  CHECK(f.count("sitemaps") == 0);
+  loaded = must(reader->load("http://a.test:8080"));
+  REQUIRE(loaded);
+  CHECK(loaded->access == storage::RobotsAccess::DisallowAll);
+  CHECK(loaded->status == 0);
+  CHECK(loaded->crawl_delay_s < 0);
+  CHECK(loaded->error == "timeout");
+  CHECK(loaded->attempts == 3);
+}

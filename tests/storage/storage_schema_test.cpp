@@ -239,6 +239,9 @@ const std::vector<TableColumns> kSchemaV1 = {
     {"links", "from_url,to_url"},
     {"crawls", "id,started_at,finished_at,status,options,pages"},
     {"page_text", "title,body"},  // added by migration 1 -> 2
+    {"robots",                    // added by migration 2 -> 3
+     "origin,url,status,fetched_at,access,body,crawl_delay,error,error_detail,attempts"},
+    {"sitemaps", "origin,url"},  // added by migration 2 -> 3
 };
 
 TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[storage][schema]") {
@@ -247,7 +250,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 2);
+  CHECK(storage::kSchemaVersion == 3);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -494,18 +497,42 @@ TEST_CASE("schema: migrate re-checks the version once it holds the write lock",
 
 }  // namespace
 
-TEST_CASE("schema: a version 1 database is upgraded to 2 in place, data kept", "[storage][schema]") {
+TEST_CASE("schema: a version 1 database is upgraded to the current version in place, data kept",
+          "[storage][schema]") {
   TempDir dir;
   const std::string path = dir.file("old.db");
   {
-    // A v1 database: the current schema without what migration 1 -> 2 adds.
+    // A v1 database: the current schema without what migrations 1 -> 2 and 2 -> 3 add.
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(db.get(),
-                       "DROP TABLE page_text; PRAGMA user_version = 1; "
+                       "DROP TABLE page_text; DROP TABLE robots; DROP TABLE sitemaps; "
+                       "PRAGMA user_version = 1; "
                        "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
   }
   auto db = must(storage::open_for_writing(path));
-  CHECK(query_int(db.get(), "PRAGMA user_version") == 2);
+  CHECK(query_int(db.get(), "PRAGMA user_version") == 3);
   CHECK(columns_of(db.get(), "page_text") == "title,body");
+  CHECK(columns_of(db.get(), "sitemaps") == "origin,url");
   CHECK(query_int(db.get(), "SELECT count(*) FROM crawls") == 1);
+}
+
+TEST_CASE("schema: a version 2 database is upgraded to 3 in place, pages and text kept",
+          "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.file("v2.db");
+  {
+    auto db = must(storage::open_for_writing(path));
+    must(storage::exec(db.get(),
+                       "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
+                       "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
+                       "VALUES (1, 'http://a.test/', 0, '2026-01-01', 200); "
+                       "INSERT INTO page_text(rowid, title, body) VALUES (1, 'Kept', 'words')"));
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == 3);
+  CHECK(columns_of(db.get(), "robots") ==
+        "origin,url,status,fetched_at,access,body,crawl_delay,error,error_detail,attempts");
+  CHECK(query_int(db.get(), "SELECT count(*) FROM robots") == 0);
+  CHECK(query_text(db.get(), "SELECT url FROM pages") == "http://a.test/");
+  CHECK(query_text(db.get(), "SELECT title FROM page_text WHERE page_text MATCH 'words'") == "Kept");
 }
