@@ -164,7 +164,8 @@ int broken_command(const std::string& db_path, const OutputOptions& output, std:
   static const char* const kSql =
       "SELECT f.url AS from_url, p.url AS to_url, p.status, p.error "
       "FROM pages p JOIN link_edges e ON e.to_id = p.url_id JOIN urls f ON f.id = e.from_id "
-      "WHERE p.status >= 400 OR p.error IS NOT NULL ORDER BY p.url, f.url";
+      "WHERE p.status >= 400 OR (p.error IS NOT NULL AND p.error <> 'robots') "
+      "ORDER BY p.url, f.url";
   return run_into("broken", db_path, kSql, {}, output.format, table_options(output), out, err);
 }
 

@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/robots_check.h"
 #include "crawler/coordinator.h"
 #include "crawler/crawl_options.h"
 #include "crawler/curl_handles.h"
@@ -42,7 +44,14 @@ A --config file holds the same options, without the leading dashes, in a [crawl]
 
 The seeds file holds one http(s) URL per line; blank lines and lines starting with '#' are
 ignored. Only the seeds' hosts are crawled unless --allow-domain widens the scope; links
-leaving the scope are recorded in `links` but not fetched.)";
+leaving the scope are recorded in `links` but not fetched.
+
+Politeness: each origin's robots.txt is fetched first and obeyed (RFC 9309), its Crawl-delay
+included (up to --max-crawl-delay); URLs it disallows are stored with error 'robots' and never
+fetched. At most --per-host requests run against one host at a time, whatever --workers is.
+  crawler crawl seeds.txt --exclude '/(login|logout)\b' --deny-domain ads.example.org
+  crawler crawl seeds.txt --include '^https://example\.org/docs/' --max-pages-per-host 500
+  crawler crawl my-own-site.txt --ignore-robots --per-host 8)";
 
 const char* const kQueryExamples = R"(
 Examples:
@@ -60,7 +69,8 @@ Examples:
 
 const char* const kBrokenExamples = R"(
 Every link whose target answered with status >= 400 or could not be fetched at all, with the
-page that links to it: from_url, to_url, status, error.
+page that links to it: from_url, to_url, status, error. URLs that robots.txt disallows are not
+broken and are left out (see `stats`).
 
 Examples:
   crawler broken --db crawl.db
@@ -77,6 +87,14 @@ Streams every page with its outlink count (constant memory, any database size).
 Examples:
   crawler export --db crawl.db --format jsonl --out pages.jsonl
   crawler export --db crawl.db --format csv > pages.csv)";
+
+const char* const kRobotsCheckExamples = R"(
+Prints, per URL, whether the robots.txt in FILE lets AGENT fetch it, and the deciding line.
+Exit codes: 0 all allowed, 3 some disallowed, 2 a URL is invalid, 1 FILE unreadable.
+
+Examples:
+  crawler robots-check --robots robots.txt --agent mybot https://example.org/private/x
+  curl -s https://example.org/robots.txt | crawler robots-check --robots - --agent mybot URL...)";
 
 const char* const kSearchExamples = R"(
 Searches page titles and visible text (scripts and styles left out) stored by the crawl;
@@ -128,11 +146,35 @@ int run_crawl_command(const crawler::CrawlOptions& options) {
       return kExitUsage;
     }
   }
-  for (const auto& domain : options.allow_domains) {
-    if (!is_utf8(domain)) {
-      std::cerr << "crawl: --allow-domain must be valid UTF-8\n";
-      return kExitUsage;
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"--allow-domain", &options.allow_domains},
+      {"--deny-domain", &options.deny_domains},
+      {"--include", &options.include},
+      {"--exclude", &options.exclude}};
+  for (const auto& [flag, list] : lists) {
+    for (const auto& item : *list) {
+      if (!is_utf8(item)) {
+        std::cerr << "crawl: " << flag << " must be valid UTF-8\n";
+        return kExitUsage;
+      }
     }
+  }
+  if (!is_utf8(options.robots_agent)) {
+    std::cerr << "crawl: --robots-agent must be valid UTF-8\n";
+    return kExitUsage;
+  }
+  if (auto filter = crawler::LinkFilter::create(crawler::link_filter_options(options)); !filter) {
+    std::cerr << "crawl: " << filter.error().context << "\n";
+    return kExitUsage;
+  }
+  if (options.effective_robots_agent().empty()) {
+    std::cerr << "crawl: --robots-agent (or the User-Agent) must start with a product token "
+                 "(letters, '-', '_'), e.g. 'mybot'\n";
+    return kExitUsage;
+  }
+  if (options.ignore_robots) {
+    std::cerr << "crawl: warning: --ignore-robots: robots.txt is not fetched or obeyed; crawl "
+                 "only sites whose owners agree\n";
   }
   crawler::CurlGlobal curl;  // before any fetcher exists; workers are separate processes
   auto summary = crawler::run_crawl(options);
@@ -224,6 +266,39 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   crawl_cmd->add_option("--allow-domain", crawl.allow_domains,
                         "Also crawl this domain and its subdomains (repeatable)");
+  crawl_cmd->add_option("--deny-domain", crawl.deny_domains,
+                        "Never follow links to this domain or its subdomains (repeatable; wins "
+                        "over --allow-domain)");
+  crawl_cmd->add_option("--include", crawl.include,
+                        "Follow only URLs matching this RE2 regex, searched in the full URL "
+                        "(repeatable: any may match)");
+  crawl_cmd->add_option("--exclude", crawl.exclude,
+                        "Do not follow URLs matching this RE2 regex (repeatable; wins over "
+                        "--include)");
+  crawl_cmd->add_option("--max-pages-per-host", crawl.max_pages_per_host,
+                        "URLs queued per host at most, seeds included (0 = no limit)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  crawl_cmd->add_option("--max-query-variants", crawl.max_query_variants,
+                        "Trap guard: URLs with a query string per path at most (0 = no limit)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  crawl_cmd->add_option("--max-segment-repeats", crawl.max_segment_repeats,
+                        "Trap guard: skip paths repeating one segment more often, as in "
+                        "/a/b/a/b/a/b/a/b (0 = off)")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  crawl_cmd->add_option("--max-path-segments", crawl.max_path_segments,
+                        "Trap guard: skip paths with more segments (0 = off)")
+      ->capture_default_str()->check(CLI::Range(0, 100000));
+  crawl_cmd->add_flag("--follow-nofollow", crawl.follow_nofollow,
+                      "Follow rel=nofollow links and links of nofollow pages (they are always "
+                      "recorded)");
+  crawl_cmd->add_flag("--ignore-robots", crawl.ignore_robots,
+                      "Do not fetch or obey robots.txt (for your own sites only)");
+  crawl_cmd->add_option("--robots-agent", crawl.robots_agent,
+                        "Product token matched against robots.txt User-agent lines and "
+                        "<meta name=TOKEN> (default: from --user-agent, e.g. 'crawler')");
+  crawl_cmd->add_option("--max-crawl-delay", crawl.max_crawl_delay_s,
+                        "Honor a robots.txt Crawl-delay up to this many seconds")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
   crawl_cmd->add_option("--user-agent", crawl.user_agent, "User-Agent header")
       ->default_str(crawler::default_user_agent());
   crawl_cmd->add_option("--connect-timeout", crawl.connect_timeout_s, "Connect timeout, seconds")
@@ -310,6 +385,17 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 1000000));
   add_format_options(search_cmd, search_format, search_wide);
 
+  std::string robots_file, robots_agent;
+  std::vector<std::string> robots_urls;
+  auto* robots_cmd = app.add_subcommand(
+      "robots-check", "Check URLs against a robots.txt file, as the crawler would");
+  robots_cmd->footer(kRobotsCheckExamples);
+  robots_cmd->add_option("--robots", robots_file, "robots.txt file ('-' = standard input)")
+      ->required();
+  robots_cmd->add_option("--agent", robots_agent, "Crawler product token, e.g. mybot")
+      ->required();
+  robots_cmd->add_option("urls", robots_urls, "URLs to check")->required();
+
   std::string export_db = "crawl.db", export_format = "jsonl", export_out;
   auto* export_cmd = app.add_subcommand("export", "Export every page with its outlink count");
   export_cmd->footer(kExportExamples);
@@ -362,6 +448,9 @@ int main(int argc, char** argv) {
     if (*search_cmd) {
       return cli::search_command(search_db, search_terms, search_limit,
                                  output_options(search_format, search_wide), std::cout, std::cerr);
+    }
+    if (*robots_cmd) {
+      return cli::run_robots_check(robots_file, robots_agent, robots_urls, std::cout, std::cerr);
     }
     if (*export_cmd) {
       cli::Format format = cli::Format::Jsonl;

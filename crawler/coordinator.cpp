@@ -23,10 +23,12 @@
 #include "crawler/ipc.h"
 #include "crawler/messages.h"
 #include "crawler/progress.h"
+#include "crawler/robots_gate.h"
 #include "crawler/scope.h"
 #include "crawler/seeds.h"
 #include "crawler/workers.h"
 #include "storage/frontier_store.h"
+#include "storage/robots_store.h"
 #include "storage/schema.h"
 
 namespace crawler {
@@ -73,7 +75,10 @@ struct InFlight {
   pid_t owner = -1;  // the fetcher that took it; -1 while in the queue
   bool holds_slot = true;  // counts against its host's --per-host until Fetched (or requeue)
   std::int64_t fetched_ms = 0;  // when Fetched arrived: its result is with the parser since
+  std::int64_t started_ms = 0;  // when the fetcher started it (Took)
 };
+
+bool is_page(const Task& task) { return task.kind == TaskKind::Page; }
 
 class Coordinator {
  public:
@@ -92,11 +97,13 @@ class Coordinator {
   Result<void> replace_parser(int status);
   void check_watchdog(std::int64_t now);
   void refill();
+  void apply(RobotsGate::Output& out, std::int64_t robots_started_ms);
+  void report_refusal(Task task, std::string why);
   void dispatch(std::int64_t now_ms);
   bool handle_events();  // false if the event channel failed
   void handle_committed(const Committed& committed);
   std::int64_t not_before_ms(std::int32_t status, std::int64_t retry_after_s) const;
-  void release_slot(InFlight& flight, std::int64_t not_before);
+  void release_slot(InFlight& flight, std::int64_t not_before, bool trouble = false);
   Result<void> reap_children(bool shutting_down);
   void requeue_tasks_of(pid_t pid);
   void report_failure(InFlight flight, const std::string& why);
@@ -113,6 +120,8 @@ class Coordinator {
   std::int64_t crawl_id_ = 0;
   std::int64_t pages_at_start_ = 0;
   std::unique_ptr<storage::Frontier> frontier_;
+  std::unique_ptr<storage::RobotsStore> robots_store_;
+  std::optional<RobotsGate> gate_;
   std::int64_t cursor_ = 0;
   bool frontier_exhausted_ = false;
 
@@ -163,7 +172,9 @@ Result<void> Coordinator::prepare_database() {
   }
   auto queued = storage::query_int(db->get(), "SELECT count(*) FROM frontier");
   if (!queued) return common::error_of(queued);
-  auto pages = storage::query_int(db->get(), "SELECT count(*) FROM pages");
+  // URLs refused by robots.txt have rows too, but they were never fetched.
+  auto pages = storage::query_int(db->get(),
+                                  "SELECT count(*) FROM pages WHERE error IS NOT 'robots'");
   if (!pages) return common::error_of(pages);
   pages_at_start_ = *pages;
   queued_estimate_ = *queued;
@@ -183,6 +194,16 @@ Result<void> Coordinator::prepare_database() {
   auto frontier = storage::SqliteFrontier::create(std::move(*reader));
   if (!frontier) return common::error_of(frontier);
   frontier_ = std::move(*frontier);
+  auto robots_reader = storage::open_db(options_.db_path, storage::OpenMode::ReadOnly);
+  if (!robots_reader) return common::error_of(robots_reader);
+  auto robots = storage::SqliteRobotsStore::create(std::move(*robots_reader));
+  if (!robots) return common::error_of(robots);
+  robots_store_ = std::move(*robots);
+  RobotsGateOptions gate;
+  gate.agent_token = options_.effective_robots_agent();
+  gate.ignore = options_.ignore_robots;
+  gate.max_crawl_delay_ms = static_cast<std::int64_t>(options_.max_crawl_delay_s * 1000.0);
+  gate_.emplace(std::move(gate), robots_store_.get());
   return {};
 }
 
@@ -309,7 +330,7 @@ Result<void> Coordinator::replace_parser(int status) {
       continue;
     }
     if (charged) ++moved.task.attempt;
-    --dispatched_;
+    if (is_page(moved.task)) --dispatched_;
     scheduler_.add(moved.host, std::move(moved.task));
   }
   last_parsing_seq_ = -1;
@@ -319,13 +340,15 @@ Result<void> Coordinator::replace_parser(int status) {
 }
 
 void Coordinator::refill() {
-  if (frontier_exhausted_ || scheduler_.queued() >= kWindowLow) return;
-  const std::size_t want = kWindowHigh - scheduler_.queued();
+  const std::size_t window = scheduler_.queued() + gate_->held();
+  if (frontier_exhausted_ || window >= kWindowLow) return;
+  const std::size_t want = kWindowHigh - window;
   auto batch = frontier_->next_batch(cursor_, want);
   if (!batch) {
     std::cerr << "crawl: reading the frontier: " << batch.error().context << '\n';
     return;
   }
+  RobotsGate::Output out;
   for (auto& entry : *batch) {
     cursor_ = entry.seq;
     Task task;
@@ -333,9 +356,45 @@ void Coordinator::refill() {
     task.url_id = entry.url_id;
     task.depth = entry.depth;
     task.url = std::move(entry.url);
-    scheduler_.add(std::string(host_of(task.url)), std::move(task));
+    gate_->admit(std::move(task), out);
   }
+  apply(out, 0);
   if (batch->size() < want) frontier_exhausted_ = true;
+}
+
+// What the robots gate decided: tasks to schedule (robots.txt fetches among them), tasks to
+// store as refused, Crawl-delays for the scheduler.
+void Coordinator::apply(RobotsGate::Output& out, std::int64_t robots_started_ms) {
+  for (auto& [host, delay_ms] : out.crawl_delays) {
+    const auto base = static_cast<std::int64_t>(options_.delay_s * 1000.0);
+    scheduler_.set_delay(host, std::max(base, delay_ms), robots_started_ms);
+  }
+  for (auto& task : out.robots_fetches) {
+    std::string host(host_of(task.url));
+    scheduler_.add(host, std::move(task));
+  }
+  for (auto& task : out.ready) {
+    std::string host(host_of(task.url));
+    scheduler_.add(host, std::move(task));
+  }
+  for (auto& [task, why] : out.refused) report_refusal(std::move(task), std::move(why));
+  out = RobotsGate::Output{};
+}
+
+// A URL robots.txt disallows is never fetched: it is stored as a page with error 'robots'.
+void Coordinator::report_refusal(Task task, std::string why) {
+  if (options_.verbose) log("robots " + task.url + " (" + why + ")");
+  FetchResult result;
+  result.task = std::move(task);
+  result.error_kind = "robots";
+  result.error_detail = std::move(why);
+  result.fetched_at_s = unix_time_s();
+  const std::int64_t seq = result.task.seq;
+  InFlight flight{result.task, std::string(host_of(result.task.url)), 0};
+  flight.holds_slot = false;
+  flight.fetched_ms = monotonic_ms();
+  in_flight_.emplace(seq, std::move(flight));  // until the parser commits it
+  if (write_frame(parser_conn_.get(), encode(result)) != IoStatus::Ok) parser_failed_ = true;
 }
 
 void Coordinator::dispatch(std::int64_t now_ms) {
@@ -351,9 +410,9 @@ void Coordinator::dispatch(std::int64_t now_ms) {
     if (st != IoStatus::Ok) return;
     InFlight flight{std::move(pending_->second), std::move(pending_->first), -1};
     const std::int64_t seq = flight.task.seq;
+    if (is_page(flight.task)) ++dispatched_;
     in_flight_.emplace(seq, std::move(flight));
     pending_.reset();
-    ++dispatched_;
   }
 }
 
@@ -364,10 +423,10 @@ std::int64_t Coordinator::not_before_ms(std::int32_t status, std::int64_t retry_
   return 0;
 }
 
-void Coordinator::release_slot(InFlight& flight, std::int64_t not_before) {
+void Coordinator::release_slot(InFlight& flight, std::int64_t not_before, bool trouble) {
   if (!flight.holds_slot) return;
   flight.holds_slot = false;
-  scheduler_.finished(flight.host, not_before);
+  scheduler_.finished(flight.host, not_before, trouble, monotonic_ms());
 }
 
 void Coordinator::handle_committed(const Committed& committed) {
@@ -377,6 +436,21 @@ void Coordinator::handle_committed(const Committed& committed) {
     auto it = in_flight_.find(done.seq);
     if (it == in_flight_.end()) continue;  // a duplicate of a requeued task
     release_slot(it->second, not_before_ms(done.status, done.retry_after_s));
+    if (!is_page(it->second.task)) {
+      // The origin's robots.txt is in the database now: the tasks held for it may go.
+      const std::int64_t started = it->second.started_ms;
+      const std::string origin = origin_of(it->second.task.url);
+      in_flight_.erase(it);
+      RobotsGate::Output out;
+      gate_->stored(origin, out);
+      apply(out, started);
+      continue;
+    }
+    if (done.error_kind == "robots") {
+      --queued_estimate_;
+      in_flight_.erase(it);
+      continue;
+    }
     if (options_.verbose) {
       log((done.status > 0 ? std::to_string(done.status) : done.error_kind) + ' ' +
           it->second.task.url);
@@ -401,6 +475,7 @@ bool Coordinator::handle_events() {
       auto it = in_flight_.find(took.seq);
       if (it == in_flight_.end()) continue;
       it->second.owner = took.pid;
+      it->second.started_ms = took.started_ms;
       fetcher_seen_ms_[took.pid] = monotonic_ms();
       scheduler_.started(it->second.host, took.started_ms);
     } else if (type == MessageType::Committed) {
@@ -419,7 +494,8 @@ bool Coordinator::handle_events() {
       const std::int64_t now = monotonic_ms();
       if (it->second.owner > 0) fetcher_seen_ms_[it->second.owner] = now;
       it->second.fetched_ms = now;
-      release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s));
+      release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s),
+                   fetched.host_trouble);
       if (fetched.retry) {
         InFlight flight = std::move(it->second);
         in_flight_.erase(it);
@@ -444,7 +520,7 @@ void Coordinator::requeue_tasks_of(pid_t pid) {
       continue;
     }
     ++flight.task.attempt;
-    --dispatched_;
+    if (is_page(flight.task)) --dispatched_;
     scheduler_.add(flight.host, std::move(flight.task));
   }
 }
@@ -462,7 +538,7 @@ void Coordinator::schedule_retry(InFlight flight, const Fetched& fetched) {
     wait_ms = std::uniform_int_distribution<std::int64_t>(backoff / 2, backoff * 3 / 2)(jitter_);
   }
   ++flight.task.attempt;
-  --dispatched_;
+  if (is_page(flight.task)) --dispatched_;
   if (options_.verbose) {
     log("retry in " + format_duration(static_cast<double>(wait_ms) / 1000.0) + " (" +
         (fetched.status > 0 ? std::to_string(fetched.status) : "no response") + ") " +

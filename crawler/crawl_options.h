@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "crawler/link_filter.h"
 
 namespace crawler {
 
@@ -25,6 +26,18 @@ struct CrawlOptions {
   int max_depth = -1;                // -1 = unlimited
   std::int64_t max_pages = 0;        // 0 = unlimited
   std::vector<std::string> allow_domains;  // hosts (and their subdomains) in scope besides seeds'
+  std::vector<std::string> deny_domains;   // never followed, even if allowed
+  std::vector<std::string> include;        // RE2 patterns; if any, a followed URL matches one
+  std::vector<std::string> exclude;        // RE2 patterns; a matching URL is not followed
+  std::int64_t max_pages_per_host = 0;     // URLs queued per host; 0 = unlimited
+  std::int64_t max_query_variants = 1000;  // URLs with a query per path (trap guard); 0 = off
+  int max_segment_repeats = 3;             // trap guard: one path segment at most this often
+  int max_path_segments = 64;              // trap guard: path depth
+
+  bool ignore_robots = false;        // --ignore-robots
+  std::string robots_agent;          // "" = the product token of the User-Agent
+  double max_crawl_delay_s = 30.0;   // Crawl-delay is honored up to this
+  bool follow_nofollow = false;      // follow rel=nofollow links and nofollow pages' links
 
   std::string user_agent;            // "" = kDefaultUserAgent
   double connect_timeout_s = 10.0;
@@ -45,9 +58,13 @@ struct CrawlOptions {
   double progress_interval_s = 2.0;
 
   std::string effective_user_agent() const;
+  std::string effective_robots_agent() const;  // the token robots.txt groups are matched with
 };
 
 std::string default_user_agent();
+
+// The link rules of `options` (--deny-domain, --include, --exclude, length, trap guards).
+LinkFilterOptions link_filter_options(const CrawlOptions& options);
 
 std::string to_json(const CrawlOptions& options);
 [[nodiscard]] common::Result<CrawlOptions> options_from_json(const std::string& json);

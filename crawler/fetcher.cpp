@@ -72,6 +72,8 @@ struct Transfer {
   std::int64_t size_bytes = 0;
   std::int64_t started_ms = 0;
   bool too_large = false;
+  bool truncate_at_cap = false;  // robots.txt: keep the first max_body_bytes and succeed
+  bool truncated = false;
   int html = -1;  // -1: not decided yet (decided at the first body byte)
   std::string body;
   std::string x_robots_tag;
@@ -86,6 +88,16 @@ struct Transfer {
     auto* t = static_cast<Transfer*>(userp);
     const size_t n = size * count;
     try {
+      if (t->truncate_at_cap) {
+        const auto room = static_cast<std::size_t>(t->max_body_bytes) - t->body.size();
+        t->body.append(data, std::min(n, room));
+        t->size_bytes = static_cast<std::int64_t>(t->body.size());
+        if (n > room) {
+          t->truncated = true;
+          return CURL_WRITEFUNC_ERROR;
+        }
+        return n;
+      }
       if (t->html < 0) {
         const char* type = nullptr;
         curl_easy_getinfo(t->easy.get(), CURLINFO_CONTENT_TYPE, &type);
@@ -176,7 +188,9 @@ void Fetcher::start(Task task) {
   if (!easy) return fail("internal", easy.error().context);
   auto t = std::make_unique<Transfer>(std::move(*easy));
   t->task = std::move(task);
-  t->max_body_bytes = config_.max_body_bytes;
+  const bool robots = t->task.kind == TaskKind::Robots;
+  t->max_body_bytes = robots ? config_.robots_max_bytes : config_.max_body_bytes;
+  t->truncate_at_cap = robots;
   t->started_ms = monotonic_ms();
   CURL* e = t->easy.get();
   curl_easy_setopt(e, CURLOPT_URL, t->task.url.c_str());
@@ -185,7 +199,8 @@ void Fetcher::start(Task task) {
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, config_.max_redirects);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS,
+                   robots ? config_.robots_max_redirects : config_.max_redirects);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, config_.connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, config_.timeout_ms);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, config_.low_speed_bytes_per_s);
@@ -283,9 +298,9 @@ void Fetcher::collect(std::vector<FetchResult>& done) {
       r.size_bytes = declared > t->max_body_bytes ? static_cast<std::int64_t>(declared)
                                                   : t->max_body_bytes + 1;
     }
-    if (rc == CURLE_OK) {
+    if (rc == CURLE_OK || t->truncated) {
       r.status = static_cast<std::int32_t>(status);
-      r.body_kept = is_html_content_type(r.content_type);
+      r.body_kept = t->truncate_at_cap || is_html_content_type(r.content_type);
       if (r.body_kept) r.body = std::move(t->body);
     } else {
       r.status = 0;

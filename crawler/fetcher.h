@@ -7,7 +7,8 @@
 // max_redirects, connect and total timeouts, a low-speed cut-off, compressed responses
 // accepted, TLS verification on, and a body cap applied by our own write callback to the
 // decompressed bytes (so a gzip bomb stops at the cap, whatever Content-Length claims).
-// Only HTML bodies are kept; other bodies are counted and dropped.
+// Only HTML bodies are kept; other bodies are counted and dropped. A robots.txt task keeps
+// its body whatever the type, cut (not failed) at FetcherConfig::robots_max_bytes.
 //
 // Not thread-safe: one Fetcher per thread.
 
@@ -32,6 +33,10 @@ struct FetcherConfig {
   long max_redirects = 10;
   long low_speed_bytes_per_s = 100;
   long low_speed_time_s = 20;
+  // robots.txt fetches (TaskKind::Robots): RFC 9309 asks for 5 redirects and at least
+  // 500 KiB parsed; a longer file is cut there and counts as fetched, whatever its type.
+  long robots_max_redirects = 5;
+  std::int64_t robots_max_bytes = 500 * 1024;
 };
 
 // True for Content-Types whose bodies we parse for links (text/html, application/xhtml+xml;

@@ -92,6 +92,7 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
     for (const auto& result : done) {
       Fetched fetched{result.task.seq, result.status, result.retry_after_s};
       fetched.retry = should_retry(result, options.max_attempts);
+      fetched.host_trouble = is_transient_failure(result);
       if (send_packet(kFetcherEventFd, encode(fetched), Blocking::Yes) != IoStatus::Ok) return 1;
       if (fetched.retry) continue;  // the coordinator requeues it; nothing is stored yet
       if (write_frame(parser->get(), encode(result)) != IoStatus::Ok) {

@@ -35,7 +35,7 @@ std::optional<std::pair<std::string, Task>> HostScheduler::next(std::int64_t now
   --queued_;
   ++h.in_flight;
   // Until the fetcher reports the real start, assume it starts now.
-  h.next_start_ms = std::max(h.next_start_ms, now_ms + delay_ms_);
+  h.next_start_ms = std::max(h.next_start_ms, now_ms + delay_of(name));
   relist(name, h);
   return std::make_pair(std::move(name), std::move(task));
 }
@@ -44,21 +44,50 @@ void HostScheduler::started(const std::string& host, std::int64_t started_ms) {
   auto it = hosts_.find(host);
   if (it == hosts_.end()) return;
   Host& h = it->second;
-  if (started_ms + delay_ms_ > h.next_start_ms) {
-    h.next_start_ms = started_ms + delay_ms_;
+  const std::int64_t delay = delay_of(host);
+  if (started_ms + delay > h.next_start_ms) {
+    h.next_start_ms = started_ms + delay;
     if (h.listed) relist(host, h);
   }
 }
 
-void HostScheduler::finished(const std::string& host, std::int64_t not_before_ms) {
+void HostScheduler::set_delay(const std::string& host, std::int64_t delay_ms,
+                              std::int64_t last_start_ms) {
+  if (delay_ms <= delay_ms_) {
+    host_delay_ms_.erase(host);
+    return;
+  }
+  host_delay_ms_[host] = delay_ms;
+  Host& h = hosts_[host];
+  h.next_start_ms = std::max(h.next_start_ms, last_start_ms + delay_ms);
+  relist(host, h);
+}
+
+std::int64_t HostScheduler::delay_of(const std::string& host) const {
+  auto it = host_delay_ms_.find(host);
+  return it == host_delay_ms_.end() ? delay_ms_ : it->second;
+}
+
+void HostScheduler::finished(const std::string& host, std::int64_t not_before_ms, bool trouble,
+                             std::int64_t now_ms) {
   auto it = hosts_.find(host);
   if (it == hosts_.end()) return;
   Host& h = it->second;
   if (h.in_flight > 0) --h.in_flight;
   h.next_start_ms = std::max(h.next_start_ms, not_before_ms);
+  if (trouble) {
+    const int shift = std::min(h.failures, 16);
+    ++h.failures;
+    h.next_start_ms =
+        std::max(h.next_start_ms, now_ms + std::min(kBackoffBaseMs << shift, kBackoffMaxMs));
+  } else {
+    h.failures = 0;
+  }
   relist(host, h);
   // An idle host whose delay has run out needs no memory.
-  if (h.tasks.empty() && h.in_flight == 0 && h.next_start_ms <= now_ms_) hosts_.erase(it);
+  if (h.tasks.empty() && h.in_flight == 0 && h.failures == 0 && h.next_start_ms <= now_ms_) {
+    hosts_.erase(it);
+  }
 }
 
 std::int64_t HostScheduler::next_ready_ms() const {

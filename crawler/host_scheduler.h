@@ -2,7 +2,10 @@
 // HostScheduler: the coordinator's in-memory window of tasks, grouped by host, handing out
 // only tasks whose host may take another request now:
 //   - fewer than per_host requests in flight to it, and
-//   - at least delay_ms since the last request to it started (and past any back-off).
+//   - at least its delay since the last request to it started: --delay, or the host's
+//     robots.txt Crawl-delay if longer (set_delay), and
+//   - past any back-off: Retry-After, and an error back-off that doubles with each
+//     consecutive failed request to the host (timeouts, refused connections, 429, 5xx).
 // A host that must wait never blocks other hosts' tasks. Within a host, tasks go out in the
 // order they were added (the frontier's discovery order).
 //
@@ -31,7 +34,18 @@ class HostScheduler {
   // A fetcher reported the request started at started_ms: the host's delay runs from there.
   void started(const std::string& host, std::int64_t started_ms);
   // The request ended; `not_before_ms` (e.g. from Retry-After) pushes the host's next start.
-  void finished(const std::string& host, std::int64_t not_before_ms = 0);
+  // `trouble` (the host failed the request) adds the error back-off from now_ms:
+  // kBackoffBaseMs x 2^(consecutive failures - 1), at most kBackoffMaxMs; a request without
+  // trouble resets the count.
+  void finished(const std::string& host, std::int64_t not_before_ms = 0, bool trouble = false,
+                std::int64_t now_ms = 0);
+  // The host's own minimum time between request starts (robots.txt Crawl-delay), used when
+  // longer than the scheduler's delay; the next start is at least last_start_ms + delay_ms.
+  void set_delay(const std::string& host, std::int64_t delay_ms, std::int64_t last_start_ms);
+  std::int64_t delay_of(const std::string& host) const;
+
+  static constexpr std::int64_t kBackoffBaseMs = 500;
+  static constexpr std::int64_t kBackoffMaxMs = 60 * 1000;
 
   // When the earliest waiting host becomes ready, or -1 if none waits on time alone.
   std::int64_t next_ready_ms() const;
@@ -44,12 +58,14 @@ class HostScheduler {
     std::int64_t next_start_ms = 0;
     bool listed = false;         // in ready_, under key {listed_key, name}
     std::int64_t listed_key = 0;
+    int failures = 0;            // consecutive requests with trouble
   };
   void relist(const std::string& name, Host& host);
 
   int per_host_;
   std::int64_t delay_ms_;
   std::unordered_map<std::string, Host> hosts_;
+  std::unordered_map<std::string, std::int64_t> host_delay_ms_;  // only hosts above delay_ms_
   // Hosts with tasks and a free slot, by the time they may start the next one.
   std::set<std::pair<std::int64_t, std::string>> ready_;
   std::size_t queued_ = 0;

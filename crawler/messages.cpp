@@ -15,11 +15,17 @@ void put_task(Writer& w, const Task& t) {
   w.put_i32(t.depth);
   w.put_i32(t.attempt);
   w.put_string(t.url);
+  w.put_u8(static_cast<std::uint8_t>(t.kind));
 }
 
 bool get_task(Reader& r, Task& t) {
-  return r.get_i64(t.seq) && r.get_i64(t.url_id) && r.get_i32(t.depth) && r.get_i32(t.attempt) &&
-         r.get_string(t.url);
+  std::uint8_t kind = 0;
+  if (!(r.get_i64(t.seq) && r.get_i64(t.url_id) && r.get_i32(t.depth) && r.get_i32(t.attempt) &&
+        r.get_string(t.url) && r.get_u8(kind) && kind <= 1)) {
+    return false;
+  }
+  t.kind = static_cast<TaskKind>(kind);
+  return true;
 }
 
 bool expect_type(Reader& r, MessageType type) {
@@ -49,6 +55,7 @@ std::string encode(const Fetched& fetched) {
   w.put_i32(fetched.status);
   w.put_i64(fetched.retry_after_s);
   w.put_u8(fetched.retry ? 1 : 0);
+  w.put_u8(fetched.host_trouble ? 1 : 0);
   return std::move(w).take();
 }
 
@@ -114,13 +121,14 @@ bool decode(std::string_view message, Task& task) {
 
 bool decode(std::string_view message, Fetched& fetched) {
   Reader r(message);
-  std::uint8_t retry = 0;
+  std::uint8_t retry = 0, trouble = 0;
   if (!(expect_type(r, MessageType::Fetched) && r.get_i64(fetched.seq) &&
         r.get_i32(fetched.status) && r.get_i64(fetched.retry_after_s) && r.get_u8(retry) &&
-        retry <= 1 && r.at_end())) {
+        retry <= 1 && r.get_u8(trouble) && trouble <= 1 && r.at_end())) {
     return false;
   }
   fetched.retry = retry != 0;
+  fetched.host_trouble = trouble != 0;
   return true;
 }
 

@@ -21,13 +21,19 @@ enum class MessageType : std::uint8_t {
   Result = 20,     // fetcher -> parser (results stream)
 };
 
+enum class TaskKind : std::uint8_t {
+  Page = 0,    // a frontier URL: stored in pages
+  Robots = 1,  // an origin's /robots.txt: stored in robots (5 redirects, first 500 KiB kept)
+};
+
 // Coordinator -> fetcher: fetch this URL.
 struct Task {
-  std::int64_t seq = 0;     // frontier seq: the task's identity in every later message
+  std::int64_t seq = 0;     // frontier seq (robots.txt fetches: negative): the task's identity
   std::int64_t url_id = 0;
   std::int32_t depth = 0;
   std::int32_t attempt = 1;
   std::string url;
+  TaskKind kind = TaskKind::Page;
 };
 
 // Fetcher -> coordinator: `pid` started `seq` at `started_ms` (CLOCK_MONOTONIC).
@@ -44,6 +50,7 @@ struct Fetched {
   std::int32_t status = 0;          // 0: no HTTP response
   std::int64_t retry_after_s = -1;  // Retry-After header, -1 if absent
   bool retry = false;  // a transient failure under --max-attempts: requeue, nothing was stored
+  bool host_trouble = false;  // timeout, connection failure, 429 or 5xx: the host backs off
 };
 
 // Parser -> coordinator: the parser starts on `seq`'s page. If the parser then dies, that

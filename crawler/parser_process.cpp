@@ -15,10 +15,12 @@
 
 #include "common/hash.h"
 #include "crawler/ipc.h"
+#include "crawler/link_filter.h"
 #include "crawler/messages.h"
 #include "crawler/scope.h"
 #include "crawler/workers.h"
 #include "parser/links.h"
+#include "parser/robots.h"
 #include "parser/url.h"
 #include "storage/page_store.h"
 #include "storage/schema.h"
@@ -30,6 +32,7 @@ namespace {
 // A batch commits when it holds this many pages or its oldest page waited this long.
 constexpr std::size_t kBatchPages = 256;
 constexpr std::int64_t kBatchMaxWaitMs = 50;
+constexpr std::size_t kMaxSitemaps = 1000;  // Sitemap lines stored per robots.txt
 
 bool has_token(std::string_view list, std::string_view token) {
   std::string lower(list);
@@ -54,17 +57,37 @@ common::Result<std::vector<std::string>> load_seed_hosts(sqlite3* db) {
   return hosts;
 }
 
+// How a robots.txt fetch ended, per RFC 9309 2.3.1: a 2xx gives rules; any other response,
+// and too many redirects, no restrictions (4xx "unavailable"; 3xx only when the redirect
+// limit or a missing Location leaves one); 429, 5xx and no response at all: unreachable.
+storage::RobotsAccess robots_access(const FetchResult& result) {
+  if (result.status == 429 || result.status >= 500) return storage::RobotsAccess::DisallowAll;
+  if (result.status >= 200 && result.status < 300) return storage::RobotsAccess::Rules;
+  if (result.status > 0 || result.error_kind == "too_many_redirects") {
+    return storage::RobotsAccess::AllowAll;
+  }
+  return storage::RobotsAccess::DisallowAll;
+}
+
 class ParserWorker {
  public:
-  ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope)
-      : options_(options), store_(std::move(store)), scope_(std::move(scope)) {
+  ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope,
+               LinkFilter filter)
+      : options_(options),
+        store_(std::move(store)),
+        scope_(std::move(scope)),
+        filter_(std::move(filter)),
+        agent_token_(options.effective_robots_agent()) {
+    extract_.agent_token = agent_token_;
     extract_.max_links = static_cast<std::size_t>(std::max(0, options.max_links_per_page));
     extract_.max_text_bytes =
         options.store_text ? static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_text_bytes))
                            : 0;
   }
 
-  void add(const FetchResult& result) {
+  // False if the store failed.
+  bool add(const FetchResult& result) {
+    if (result.task.kind == TaskKind::Robots) return add_robots(result);
     if (result.body_kept) {
       // A breadcrumb: if parsing this page kills us, the coordinator knows which one it was.
       (void)send_packet(kParserEventFd, encode(Parsing{result.task.seq}), Blocking::Yes);
@@ -101,11 +124,14 @@ class ParserWorker {
         for (auto& link : info.links) {
           storage::LinkRecord record;
           record.host = std::string(host_of(link.url));
-          if (link.url.size() > static_cast<std::size_t>(options_.max_url_length)) {
-            record.skip_reason = "url_too_long";
+          const std::string_view rejected = filter_.reject_reason(link.url, record.host);
+          if (rejected == "url_too_long") {
+            record.skip_reason = std::string(rejected);
           } else if (!scope_.allows(record.host)) {
             record.skip_reason = "out_of_scope";
-          } else if (link.nofollow || page_nofollow) {
+          } else if (!rejected.empty()) {
+            record.skip_reason = std::string(rejected);
+          } else if ((link.nofollow || page_nofollow) && !options_.follow_nofollow) {
             record.skip_reason = "nofollow";
           } else {
             record.follow = true;
@@ -123,19 +149,56 @@ class ParserWorker {
     done.error_kind = result.error_kind;
     committed_.tasks.push_back(std::move(done));
     batch_.push_back(std::move(write));
+    return true;
+  }
+
+  // A robots.txt is stored at once, and its Committed goes out with the next commit, which
+  // is due at once: the origin's URLs wait for it.
+  bool add_robots(const FetchResult& result) {
+    storage::RobotsRecord record;
+    record.origin = origin_of(result.task.url);
+    record.url = result.final_url.empty() ? result.task.url : result.final_url;
+    record.status = result.status;
+    record.fetched_at_s = result.fetched_at_s;
+    record.access = robots_access(result);
+    record.error = result.error_kind;
+    record.error_detail = result.error_detail;
+    record.attempts = result.task.attempt;
+    if (result.status > 0) record.body = result.body.substr(0, parser::kRobotsMaxBytes);
+    if (record.access == storage::RobotsAccess::Rules) {
+      const auto rules = parser::RobotsRules::parse(record.body, agent_token_);
+      if (auto delay = rules.crawl_delay_s()) record.crawl_delay_s = *delay;
+      record.sitemaps = rules.sitemaps();
+      if (record.sitemaps.size() > kMaxSitemaps) record.sitemaps.resize(kMaxSitemaps);
+    }
+    if (auto r = store_->write_robots(record); !r) {
+      std::cerr << "parser: cannot store robots.txt of " << record.origin << ": "
+                << r.error().context << '\n';
+      return false;
+    }
+    CommittedTask done;
+    done.seq = result.task.seq;
+    done.status = result.status;
+    done.retry_after_s = result.retry_after_s;
+    done.error_kind = result.error_kind;
+    committed_.tasks.push_back(std::move(done));
+    urgent_ = true;
+    return true;
   }
 
   bool due(std::int64_t now_ms) const {
+    if (urgent_) return true;
     return !batch_.empty() && (batch_.size() >= kBatchPages || now_ms - batch_started_ms_ >= kBatchMaxWaitMs);
   }
   std::int64_t wait_ms(std::int64_t now_ms) const {
+    if (urgent_) return 0;
     if (batch_.empty()) return 1000;
     return std::max<std::int64_t>(0, batch_started_ms_ + kBatchMaxWaitMs - now_ms);
   }
 
   // Commits the batch and tells the coordinator. False if the store failed.
   bool commit() {
-    if (batch_.empty()) return true;
+    if (batch_.empty() && committed_.tasks.empty()) return true;
     auto summary = store_->write_batch(batch_);
     if (!summary) {
       std::cerr << "parser: cannot store results: " << summary.error().context << '\n';
@@ -153,6 +216,7 @@ class ParserWorker {
     }
     batch_.clear();
     committed_ = Committed{};
+    urgent_ = false;
     return true;
   }
 
@@ -160,7 +224,10 @@ class ParserWorker {
   const CrawlOptions& options_;
   std::unique_ptr<storage::ResultStore> store_;
   Scope scope_;
+  LinkFilter filter_;
+  std::string agent_token_;
   parser::ExtractOptions extract_;
+  bool urgent_ = false;  // a robots.txt waits in committed_
   const FaultInjection faults_{kParserCrashOnUrlEnv, kParserHangOnUrlEnv};
   std::vector<storage::PageWrite> batch_;
   Committed committed_;
@@ -182,12 +249,20 @@ int run_parser_process(const CrawlOptions& options) {
   }
   storage::PageStoreOptions store_options;
   store_options.max_depth = options.max_depth;
+  store_options.max_pages_per_host = options.max_pages_per_host;
+  store_options.max_query_variants = options.max_query_variants;
   auto store = storage::SqlitePageStore::create(std::move(*db), store_options);
   if (!store) {
     std::cerr << "parser: " << store.error().context << '\n';
     return 1;
   }
-  ParserWorker worker(options, std::move(*store), Scope(*hosts, options.allow_domains));
+  auto filter = LinkFilter::create(link_filter_options(options));
+  if (!filter) {
+    std::cerr << "parser: " << filter.error().context << '\n';
+    return 1;
+  }
+  ParserWorker worker(options, std::move(*store), Scope(*hosts, options.allow_domains),
+                      std::move(*filter));
 
   common::UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd) {
@@ -247,7 +322,7 @@ int run_parser_process(const CrawlOptions& options) {
             std::cerr << "parser: dropped a malformed result message\n";
             continue;
           }
-          worker.add(result);
+          if (!worker.add(result)) return 1;
           if (worker.due(monotonic_ms()) && !worker.commit()) return 1;
         }
         if (st != IoStatus::Ok) {  // the fetcher exited (or died): forget the connection

@@ -42,4 +42,15 @@ std::string_view host_of(std::string_view spec) {
   return rest.substr(0, rest.find(':'));
 }
 
+std::string origin_of(std::string_view spec) {
+  auto scheme_end = spec.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  std::string_view authority = spec.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string origin(spec.substr(0, scheme_end + 3));
+  origin += authority;
+  return origin;
+}
+
 }  // namespace crawler

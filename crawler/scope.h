@@ -24,4 +24,8 @@ class Scope {
 // The host of a normalized URL spec ("http://user@Host:8080/x" -> "host"), or "".
 std::string_view host_of(std::string_view spec);
 
+// The origin of a normalized URL spec, the unit of robots.txt:
+// "http://user@host:8080/x?y" -> "http://host:8080"; "" if spec has no "://".
+std::string origin_of(std::string_view spec);
+
 }  // namespace crawler

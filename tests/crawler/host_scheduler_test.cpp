@@ -476,3 +476,75 @@ TEST_CASE("host_scheduler: random traffic keeps every politeness invariant",
     }
   }
 }
+
+TEST_CASE("host_scheduler: a host's Crawl-delay spaces its starts, other hosts keep --delay",
+          "[crawler][scheduler][politeness]") {
+  HostScheduler scheduler(4, 100);
+  for (int i = 0; i < 3; ++i) scheduler.add("slow", make_task(i));
+  for (int i = 10; i < 13; ++i) scheduler.add("fast", make_task(i));
+  // robots.txt of "slow" started at 0 and said Crawl-delay: 10.
+  scheduler.set_delay("slow", 10'000, 0);
+  CHECK(scheduler.delay_of("slow") == 10'000);
+  CHECK(scheduler.delay_of("fast") == 100);
+  CHECK(drain(scheduler, 0) == Taken{{"fast", 10}});
+  CHECK(drain(scheduler, 100) == Taken{{"fast", 11}});
+  CHECK(drain(scheduler, 200) == Taken{{"fast", 12}});
+  CHECK(drain(scheduler, 9'999).empty());
+  CHECK(drain(scheduler, 10'000) == Taken{{"slow", 0}});
+  scheduler.started("slow", 10'050);
+  CHECK(drain(scheduler, 20'049).empty());
+  CHECK(drain(scheduler, 20'050) == Taken{{"slow", 1}});
+}
+
+TEST_CASE("host_scheduler: a Crawl-delay shorter than --delay changes nothing",
+          "[crawler][scheduler][politeness]") {
+  HostScheduler scheduler(1, 500);
+  scheduler.set_delay("a", 200, 0);
+  CHECK(scheduler.delay_of("a") == 500);
+  scheduler.add("a", make_task(1));
+  scheduler.add("a", make_task(2));
+  CHECK(take(scheduler, 0) == std::make_pair(std::string("a"), std::int64_t{1}));
+  scheduler.finished("a");
+  CHECK(take(scheduler, 499).second == -1);
+  CHECK(take(scheduler, 500).second == 2);
+}
+
+TEST_CASE("host_scheduler: failed requests back the host off exponentially, success resets",
+          "[crawler][scheduler][politeness]") {
+  HostScheduler scheduler(1, 0);
+  for (int i = 0; i < 6; ++i) scheduler.add("a", make_task(i));
+  scheduler.add("b", make_task(100));
+  std::int64_t now = 0;
+  const std::int64_t base = HostScheduler::kBackoffBaseMs;
+  for (int failure = 0; failure < 3; ++failure) {
+    auto taken = take(scheduler, now);
+    REQUIRE(taken.first == "a");
+    scheduler.finished("a", 0, true, now);
+    const std::int64_t wait = base << failure;  // 500, 1000, 2000
+    // Another host is not held up by this one's trouble.
+    if (failure == 0) CHECK(take(scheduler, now) == std::make_pair(std::string("b"), std::int64_t{100}));
+    CHECK(take(scheduler, now + wait - 1).second == -1);
+    now += wait;
+  }
+  auto taken = take(scheduler, now);
+  REQUIRE(taken.first == "a");
+  scheduler.finished("a", 0, false, now);  // success: no back-off for the next one
+  CHECK(take(scheduler, now).first == "a");
+  scheduler.finished("a", 0, true, now);
+  CHECK(take(scheduler, now + base - 1).second == -1);
+  CHECK(take(scheduler, now + base).first == "a");
+}
+
+TEST_CASE("host_scheduler: the error back-off is capped", "[crawler][scheduler][politeness]") {
+  HostScheduler scheduler(1, 0);
+  for (int i = 0; i < 40; ++i) scheduler.add("a", make_task(i));
+  std::int64_t now = 0;
+  for (int i = 0; i < 30; ++i) {
+    REQUIRE(take(scheduler, now).first == "a");
+    scheduler.finished("a", 0, true, now);
+    now = scheduler.next_ready_ms();
+  }
+  REQUIRE(take(scheduler, now).first == "a");
+  scheduler.finished("a", 0, true, now);
+  CHECK(scheduler.next_ready_ms() - now == HostScheduler::kBackoffMaxMs);
+}

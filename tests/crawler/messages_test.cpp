@@ -36,6 +36,7 @@ void check_same(const Task& a, const Task& b) {
   CHECK(a.depth == b.depth);
   CHECK(a.attempt == b.attempt);
   CHECK(a.url == b.url);
+  CHECK(a.kind == b.kind);
 }
 
 void check_same(const Took& a, const Took& b) {
@@ -49,6 +50,7 @@ void check_same(const Fetched& a, const Fetched& b) {
   CHECK(a.status == b.status);
   CHECK(a.retry_after_s == b.retry_after_s);
   CHECK(a.retry == b.retry);
+  CHECK(a.host_trouble == b.host_trouble);
 }
 
 void check_same(const FetchResult& a, const FetchResult& b) {
@@ -92,6 +94,7 @@ std::vector<Task> sample_tasks() {
   out.push_back(Task{kMax64, kMin64, kMax32, kMin32, "https://x.test/" + std::string(70000, 'a')});
   out.push_back(Task{-1, -1, -1, 0, all_bytes()});
   out.push_back(Task{7, 0, 0, 1, std::string("a\0b", 3)});
+  out.push_back(Task{-5, 9, -1, 2, "http://example.com/robots.txt", crawler::TaskKind::Robots});
   return out;
 }
 
@@ -108,6 +111,7 @@ std::vector<Fetched> sample_fetched() {
           Fetched{kMin64, kMin32, kMin64},
           Fetched{-1, 0, 0},
           Fetched{3, 0, -1, true},
+          Fetched{5, 503, -1, false, true},
           Fetched{4, 429, 30, true}};
 }
 
@@ -268,7 +272,7 @@ TEST_CASE("messages: a Fetched survives a round trip", "[crawler][messages]") {
     DYNAMIC_SECTION("fetched " << i++) {
       const std::string wire = encode(fetched);
       CHECK(crawler::message_type(wire) == tag(MessageType::Fetched));
-      CHECK(wire.size() == 1 + 8 + 4 + 8 + 1);
+      CHECK(wire.size() == 1 + 8 + 4 + 8 + 1 + 1);
       Fetched back{9, 9, 9};
       REQUIRE(decode(wire, back));
       check_same(back, fetched);
@@ -451,13 +455,23 @@ TEST_CASE("messages: lengths that point past the end are rejected",
       w.put_u8('a');
       w.put_u8('b');
       w.put_u8('c');
+      w.put_u8(0);  // TaskKind::Page
       return std::move(w).take();
     };
     Task t;
     CHECK(decode(task_with_url_length(3), t));  // the control: exact length
     CHECK(t.url == "abc");
     CHECK_FALSE(decode(task_with_url_length(4), t));
-    CHECK_FALSE(decode(task_with_url_length(2), t));  // a byte left over
+    CHECK_FALSE(decode(task_with_url_length(2), t));  // 'c' is no TaskKind
+  }
+  SECTION("a Task with an unknown kind") {
+    Task robots{1, 2, 3, 4, "http://a.test/robots.txt", crawler::TaskKind::Robots};
+    std::string wire = encode(robots);
+    Task t;
+    CHECK(decode(wire, t));
+    CHECK(t.kind == crawler::TaskKind::Robots);
+    wire.back() = 2;
+    CHECK_FALSE(decode(wire, t));
   }
   SECTION("a Committed claiming four billion tasks") {
     common::Writer w;

@@ -177,3 +177,23 @@ TEST_CASE("scope: host_of and Scope agree on URLs in and out of scope",
     DYNAMIC_SECTION(row.url) { CHECK(scope.allows(crawler::host_of(row.url)) == row.expected); }
   }
 }
+
+TEST_CASE("scope: origin_of keeps scheme, host and port, drops userinfo, path and query",
+          "[crawler][scope]") {
+  struct OriginRow {
+    const char* spec;
+    const char* origin;
+  };
+  const OriginRow rows[] = {
+      {"http://example.com/a/b?c=d", "http://example.com"},
+      {"https://example.com:8443/", "https://example.com:8443"},
+      {"http://user:pw@example.com:81/x", "http://example.com:81"},
+      {"http://127.0.0.2:8080?q", "http://127.0.0.2:8080"},
+      {"http://[::1]:9/", "http://[::1]:9"},
+      {"http://example.com", "http://example.com"},
+      {"no scheme", ""},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.spec) { CHECK(crawler::origin_of(row.spec) == row.origin); }
+  }
+}

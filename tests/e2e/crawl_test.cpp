@@ -256,7 +256,7 @@ TEST_CASE("crawl: --max-pages stops the crawl, and a second run continues it", "
   }
 }
 
-TEST_CASE("crawl: bad seed lines are reported and skipped, a refusing host is an error row",
+TEST_CASE("crawl: bad seed lines are reported and skipped, a refusing host is a robots error row",
           "[e2e][crawl]") {
   Fixture f;
   const std::string refused = "http://127.0.0.1:" + std::to_string(e2e::unused_port()) + "/";
@@ -271,8 +271,12 @@ TEST_CASE("crawl: bad seed lines are reported and skipped, a refusing host is an
   CHECK(run.err.find("mixed.txt:4") != std::string::npos);
   CHECK(run.err.find("mixed.txt:1:") == std::string::npos);
   CHECK(run.err.find("mixed.txt:2:") == std::string::npos);
+  // The refusing host's robots.txt is unreachable, so RFC 9309 disallows the whole origin:
+  // its URL is stored as refused by robots, the connection error on the robots row.
   CHECK(query_set(db, "SELECT url, status, error FROM pages") ==
-        std::set<std::string>{f.base + "/p/599.html|200|NULL", refused + "|NULL|connect"});
+        std::set<std::string>{f.base + "/p/599.html|200|NULL", refused + "|NULL|robots"});
+  CHECK(query_set(db, "SELECT url, access, error, attempts FROM robots WHERE status IS NULL") ==
+        std::set<std::string>{refused + "robots.txt|disallow_all|connect|3"});
 }
 
 TEST_CASE("crawl: bad command lines and unusable files give one clear line, never a crash",

@@ -1,0 +1,73 @@
+#pragma once
+// RobotsGate: the coordinator's robots.txt state per origin (RFC 9309). Every task passes
+// the gate before the host scheduler sees it:
+//   - an origin whose robots.txt is known: the task is ready, or refused (never fetched);
+//   - an origin seen for the first time: the gate looks in the robots store (a resumed crawl
+//     reuses what an earlier run fetched), else asks for a /robots.txt fetch and holds the
+//     origin's tasks until that fetch is stored (`stored`).
+// Access per RFC 9309 2.3.1: 2xx -> the file's rules; 4xx (and more than 5 redirects) -> no
+// restrictions; 5xx, 429 or unreachable -> everything disallowed. The fetcher retries an
+// unreachable robots.txt with back-off (--max-attempts); when that runs out the origin stays
+// disallowed for the rest of the run, and a later run fetches it again.
+//
+// Not thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "crawler/messages.h"
+#include "parser/robots.h"
+#include "storage/robots_store.h"
+
+namespace crawler {
+
+struct RobotsGateOptions {
+  std::string agent_token;            // the product token groups are matched against
+  bool ignore = false;                // --ignore-robots: every task is ready at once
+  std::int64_t max_crawl_delay_ms = 30 * 1000;
+};
+
+class RobotsGate {
+ public:
+  struct Output {
+    std::vector<Task> ready;                            // may be fetched
+    std::vector<std::pair<Task, std::string>> refused;  // must not be: why, for error_detail
+    std::vector<Task> robots_fetches;                   // /robots.txt fetches to schedule
+    // Hosts whose robots.txt asks for a Crawl-delay (capped), in milliseconds.
+    std::vector<std::pair<std::string, std::int64_t>> crawl_delays;
+  };
+
+  RobotsGate(RobotsGateOptions options, storage::RobotsStore* store);
+
+  void admit(Task task, Output& out);
+  // The robots.txt fetch of `origin` has been stored: decide the tasks held for it.
+  void stored(const std::string& origin, Output& out);
+
+  std::size_t held() const { return held_; }  // tasks waiting for a robots.txt
+  std::size_t origins() const { return origins_.size(); }
+
+ private:
+  struct Origin {
+    bool known = false;
+    parser::RobotsRules rules;
+    std::string refusal;  // when everything is disallowed: why ("robots.txt unreachable: ...")
+    std::vector<Task> held;
+  };
+  void learn(Origin& origin, const storage::RobotsRecord& record);
+  void decide(const Origin& origin, Task task, Output& out) const;
+  void request_fetch(const std::string& origin, Output& out);
+
+  RobotsGateOptions options_;
+  storage::RobotsStore* store_;
+  std::unordered_map<std::string, Origin> origins_;
+  std::size_t held_ = 0;
+  std::int64_t next_robots_seq_ = -1;  // robots.txt tasks count down; frontier seqs are > 0
+};
+
+// The seq range of robots.txt tasks (see Task::seq).
+inline bool is_robots_seq(std::int64_t seq) { return seq < 0; }
+
+}  // namespace crawler

@@ -1,0 +1,160 @@
+#include "crawler/robots_gate.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using crawler::RobotsGate;
+using crawler::Task;
+using crawler::TaskKind;
+using storage::RobotsAccess;
+using storage::RobotsRecord;
+
+// An in-memory robots store: what the parser process would have written.
+class FakeStore final : public storage::RobotsStore {
+ public:
+  common::Result<std::optional<RobotsRecord>> load(const std::string& origin) override {
+    ++loads;
+    auto it = records.find(origin);
+    if (it == records.end()) return std::optional<RobotsRecord>();
+    return std::optional<RobotsRecord>(it->second);
+  }
+  void put(const std::string& origin, RobotsAccess access, const std::string& body = "",
+           int status = 200) {
+    RobotsRecord r;
+    r.origin = origin;
+    r.url = origin + "/robots.txt";
+    r.access = access;
+    r.body = body;
+    r.status = status;
+    r.attempts = 3;
+    records[origin] = r;
+  }
+  std::map<std::string, RobotsRecord> records;
+  int loads = 0;
+};
+
+Task task(std::int64_t seq, const std::string& url) {
+  Task t;
+  t.seq = seq;
+  t.url = url;
+  return t;
+}
+
+std::vector<std::int64_t> seqs(const std::vector<Task>& tasks) {
+  std::vector<std::int64_t> out;
+  for (const auto& t : tasks) out.push_back(t.seq);
+  return out;
+}
+
+crawler::RobotsGateOptions gate_options() {
+  crawler::RobotsGateOptions o;
+  o.agent_token = "crawler";
+  o.max_crawl_delay_ms = 5000;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("robots_gate: a new origin's tasks wait for one robots.txt fetch, then are decided",
+          "[crawler][robots_gate][rfc9309-2.3]") {
+  FakeStore store;
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://a.test/x"), out);
+  gate.admit(task(2, "http://a.test/private/y"), out);
+  gate.admit(task(3, "http://user@a.test/z?q"), out);  // same origin despite the userinfo
+  CHECK(out.ready.empty());
+  REQUIRE(out.robots_fetches.size() == 1);
+  const Task& fetch = out.robots_fetches[0];
+  CHECK(fetch.kind == TaskKind::Robots);
+  CHECK(fetch.url == "http://a.test/robots.txt");
+  CHECK(crawler::is_robots_seq(fetch.seq));
+  CHECK(gate.held() == 3);
+
+  store.put("http://a.test", RobotsAccess::Rules,
+            "User-agent: *\nDisallow: /private\nCrawl-delay: 60\n");
+  RobotsGate::Output decided;
+  gate.stored("http://a.test", decided);
+  CHECK(gate.held() == 0);
+  CHECK(seqs(decided.ready) == std::vector<std::int64_t>{1, 3});
+  REQUIRE(decided.refused.size() == 1);
+  CHECK(decided.refused[0].first.seq == 2);
+  CHECK(decided.refused[0].second == "disallowed by robots.txt line 2: Disallow: /private");
+  // Crawl-delay 60 s, capped at max_crawl_delay_ms.
+  CHECK(decided.crawl_delays == std::vector<std::pair<std::string, std::int64_t>>{{"a.test", 5000}});
+
+  // Later tasks of the origin are decided at once, without another fetch or load.
+  RobotsGate::Output later;
+  const int loads = store.loads;
+  gate.admit(task(4, "http://a.test/private"), later);
+  gate.admit(task(5, "http://a.test/ok"), later);
+  CHECK(later.robots_fetches.empty());
+  CHECK(seqs(later.ready) == std::vector<std::int64_t>{5});
+  CHECK(later.refused.size() == 1);
+  CHECK(store.loads == loads);
+}
+
+TEST_CASE("robots_gate: origins differ by scheme and port", "[crawler][robots_gate]") {
+  FakeStore store;
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://a.test/"), out);
+  gate.admit(task(2, "https://a.test/"), out);
+  gate.admit(task(3, "http://a.test:8080/"), out);
+  CHECK(out.robots_fetches.size() == 3);
+  CHECK(gate.origins() == 3);
+}
+
+TEST_CASE("robots_gate: a stored robots.txt from an earlier run is reused, unless unreachable",
+          "[crawler][robots_gate][rfc9309-2.3.1.4]") {
+  FakeStore store;
+  store.put("http://kept.test", RobotsAccess::AllowAll, "", 404);
+  store.put("http://down.test", RobotsAccess::DisallowAll, "", 503);
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://kept.test/a"), out);
+  gate.admit(task(2, "http://down.test/a"), out);
+  CHECK(seqs(out.ready) == std::vector<std::int64_t>{1});
+  REQUIRE(out.robots_fetches.size() == 1);
+  CHECK(out.robots_fetches[0].url == "http://down.test/robots.txt");
+
+  // This run's fetch fails too: the origin stays disallowed, with the reason.
+  RobotsGate::Output decided;
+  gate.stored("http://down.test", decided);
+  REQUIRE(decided.refused.size() == 1);
+  CHECK(decided.refused[0].second ==
+        "robots.txt unreachable (HTTP 503, 3 attempts): the origin is disallowed");
+}
+
+TEST_CASE("robots_gate: --ignore-robots admits everything without fetching",
+          "[crawler][robots_gate]") {
+  FakeStore store;
+  auto options = gate_options();
+  options.ignore = true;
+  RobotsGate gate(options, &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://a.test/private"), out);
+  CHECK(seqs(out.ready) == std::vector<std::int64_t>{1});
+  CHECK(out.robots_fetches.empty());
+  CHECK(store.loads == 0);
+}
+
+TEST_CASE("robots_gate: robots.txt is always allowed, and robots tasks pass straight through",
+          "[crawler][robots_gate][rfc9309-2.2.2]") {
+  FakeStore store;
+  store.put("http://a.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /\n");
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://a.test/robots.txt"), out);
+  gate.admit(task(2, "http://a.test/"), out);
+  Task fetch = task(-7, "http://b.test/robots.txt");
+  fetch.kind = TaskKind::Robots;
+  gate.admit(fetch, out);
+  CHECK(seqs(out.ready) == std::vector<std::int64_t>{1, -7});
+  CHECK(out.refused.size() == 1);
+}
