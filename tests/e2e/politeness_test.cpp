@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
@@ -308,17 +309,30 @@ TEST_CASE("politeness: --max-crawl-delay caps a huge Crawl-delay", "[e2e][polite
 
 TEST_CASE("politeness: 429 with Retry-After holds back the whole host, not only the URL",
           "[e2e][politeness]") {
+  // Retry-After in seconds, or as an HTTP date (RFC 9110 section 10.2.3) 3 s ahead.
+  const bool as_date = GENERATE(false, true);
   e2e::TempDir dir;
   Pages pages = chain_site(4, 0);
-  Response busy = text(429, "slow down");
-  busy.headers.push_back({"Retry-After", "2"});
   // /p/0 answers 429 once, then 200 (the handler counts calls).
   auto calls = std::make_shared<std::atomic<int>>(0);
   std::string error;
   auto host = TestServer::start(
       "127.0.0.11",
-      [pages, busy, calls](const std::string& target) {
-        if (target == "/p/0" && calls->fetch_add(1) == 0) return busy;
+      [pages, calls, as_date](const std::string& target) {
+        if (target == "/p/0" && calls->fetch_add(1) == 0) {
+          Response busy = text(429, "slow down");
+          std::string value = "2";
+          if (as_date) {
+            const std::time_t at = std::time(nullptr) + 3;
+            std::tm tm{};
+            gmtime_r(&at, &tm);
+            char buf[64];
+            std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            value = buf;
+          }
+          busy.headers.push_back({"Retry-After", value});
+          return busy;
+        }
         auto it = pages.find(target);
         return it != pages.end() ? it->second : text(404, "not found");
       },
@@ -328,12 +342,14 @@ TEST_CASE("politeness: 429 with Retry-After holds back the whole host, not only 
   const std::string db = dir.file("busy.db");
   auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "--per-host", "1", "-q"});
   INFO(run.err);
+  INFO("Retry-After as a date: " << as_date);
   REQUIRE(run.exit_code == 0);
   const auto log = host->requests();
   auto first_429 = std::find_if(log.begin(), log.end(), [](const Request& r) { return r.status == 429; });
   REQUIRE(first_429 != log.end());
   REQUIRE(first_429 + 1 != log.end());
-  // The next request to the host, whatever its URL, waits out the 2 s.
+  // The next request to the host, whatever its URL, waits out the 2 s (the date, 3 s ahead in
+  // whole seconds, means at least 2 s).
   CHECK((first_429 + 1)->arrival_s - first_429->finish_s >= 2.0 - 0.02);
   CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200") == 5);
 }
