@@ -451,3 +451,60 @@ TEST_CASE("directives: nofollow, noindex, meta refresh and canonical on a real c
     CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200") == 9);
   }
 }
+
+TEST_CASE("politeness: robots.txt redirects are followed up to 5 hops, and 500 KiB are parsed",
+          "[e2e][politeness][robots]") {
+  e2e::TempDir dir;
+  auto redirect = [](const std::string& to) {
+    Response r = text(301, "moved");
+    r.headers.push_back({"Location", to});
+    return r;
+  };
+  // Host a: robots.txt -> /r1 -> /r2 -> the file (2 hops): its rules apply.
+  Pages a = chain_site(2, 0);
+  a["/robots.txt"] = redirect("/r1");
+  a["/r1"] = redirect("/r2");
+  a["/r2"] = text(200, "User-agent: *\nDisallow: /p/1\n");
+  // Host b: 6 hops, one too many: treated as unavailable, so no restrictions (RFC 9309 2.3.1.2).
+  Pages b = chain_site(2, 0);
+  b["/robots.txt"] = redirect("/h1");
+  for (int i = 1; i <= 6; ++i) {
+    b["/h" + std::to_string(i)] = redirect("/h" + std::to_string(i + 1));
+  }
+  b["/h7"] = text(200, "User-agent: *\nDisallow: /\n");
+  // Host c: a 600 KiB robots.txt; a rule at the start applies, one past 500 KiB does not.
+  Pages c = chain_site(2, 0);
+  c["/robots.txt"] = text(200, "User-agent: *\nDisallow: /p/0\n" +
+                                   std::string(600 * 1024, '#') + "\nDisallow: /p/1\n");
+  auto host_a = serve("127.0.0.16", a);
+  auto host_b = serve("127.0.0.17", b);
+  auto host_c = serve("127.0.0.18", c);
+  const std::string seeds =
+      dir.write("seeds.txt", seeds_of({host_a.get(), host_b.get(), host_c.get()}));
+  const std::string db = dir.file("redirects.db");
+  auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "-q"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(query_set(db, "SELECT url FROM pages WHERE error = 'robots'") ==
+        std::set<std::string>{host_a->base_url() + "/p/1", host_c->base_url() + "/p/0"});
+  CHECK(query_set(db, "SELECT origin, access, url FROM robots WHERE origin = '" +
+                          host_a->base_url() + "'") ==
+        std::set<std::string>{host_a->base_url() + "|rules|" + host_a->base_url() + "/r2"});
+  CHECK(query_set(db, "SELECT access, error FROM robots WHERE origin = '" + host_b->base_url() +
+                          "'") == std::set<std::string>{"allow_all|too_many_redirects"});
+  CHECK(query_int(db, "SELECT length(body) FROM robots WHERE origin = '" + host_c->base_url() +
+                          "'") == 500 * 1024);
+  const auto b_paths = paths_of(*host_b);
+  CHECK(std::count(b_paths.begin(), b_paths.end(), "/h7") == 0);  // the 6th hop not taken
+  CHECK(std::count(b_paths.begin(), b_paths.end(), "/p/1") == 1);
+
+  SECTION("robots-check gives the crawler's verdicts for a saved robots.txt") {
+    const std::string file = dir.write("robots.txt", "User-agent: *\nDisallow: /p/1\n");
+    auto check = e2e::run_crawler({"robots-check", "--robots", file, "--agent", "crawler",
+                                   host_a->base_url() + "/p/0", host_a->base_url() + "/p/1"});
+    CHECK(check.exit_code == 3);
+    CHECK(check.out == "group: *\nallowed    " + host_a->base_url() +
+                           "/p/0\ndisallowed " + host_a->base_url() +
+                           "/p/1  (line 2: Disallow: /p/1)\n");
+  }
+}
