@@ -43,7 +43,7 @@ namespace {
 constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
 constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
 constexpr int kMaxParserRestarts = 10;
-constexpr std::int64_t kStopGraceMs = 10 * 1000;  // after Ctrl-C: in-flight transfers' time       // then the crawl stops with an error
+constexpr std::int64_t kStopGraceMs = 10 * 1000;  // after Ctrl-C: in-flight transfers' time
 constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), jittered
 constexpr std::int64_t kRetryMaxMs = 60 * 1000;
 constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
@@ -76,6 +76,7 @@ struct InFlight {
   bool holds_slot = true;  // counts against its host's --per-host until Fetched (or requeue)
   std::int64_t fetched_ms = 0;  // when Fetched arrived: its result is with the parser since
   std::int64_t started_ms = 0;  // when the fetcher started it (Took)
+  bool refused = false;         // refused by robots.txt: never dispatched, never fetched
 };
 
 bool is_page(const Task& task) { return task.kind == TaskKind::Page; }
@@ -99,6 +100,9 @@ class Coordinator {
   void refill();
   void apply(RobotsGate::Output& out, std::int64_t robots_started_ms);
   void report_refusal(Task task, std::string why);
+  void send_to_parser(const FetchResult& result);
+  void flush_to_parser();
+  void drain_to_parser(std::int64_t deadline_ms);
   void dispatch(std::int64_t now_ms);
   bool handle_events();  // false if the event channel failed
   void handle_committed(const Committed& committed);
@@ -128,6 +132,7 @@ class Coordinator {
   UniqueFd task_fd_, event_fd_, control_fd_, signal_fd_, parser_conn_;
   UniqueFd child_task_fd_, child_event_fd_, child_control_fd_, listen_fd_;
   std::string parser_socket_;
+  FrameWriter parser_out_;  // results we make up, on their way to the parser (non-blocking)
   std::vector<ChildProcess> fetchers_;
   ChildProcess parser_;
 
@@ -258,6 +263,7 @@ Result<void> Coordinator::spawn_parser() {
   auto conn = connect_abstract(parser_socket_);
   if (!conn) return common::error_of(conn);
   parser_conn_ = std::move(*conn);
+  set_nonblocking(parser_conn_.get());
   return {};
 }
 
@@ -313,8 +319,10 @@ Result<void> Coordinator::replace_parser(int status) {
     if (fetcher.running()) fetcher.wait_or_kill(0);
   }
   parser_conn_.reset();
+  parser_out_.clear();  // made-up results the dead parser never read: their tasks follow
   if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");
   std::vector<InFlight> failed;
+  std::vector<Task> refused;
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     InFlight& flight = it->second;
     if (flight.owner == -1) {  // still in the task queue: a new fetcher takes it
@@ -325,6 +333,10 @@ Result<void> Coordinator::replace_parser(int status) {
     release_slot(flight, 0);
     InFlight moved = std::move(flight);
     it = in_flight_.erase(it);
+    if (moved.refused) {  // the gate refuses it again, with its reason
+      refused.push_back(std::move(moved.task));
+      continue;
+    }
     if (charged && moved.task.attempt >= options_.max_attempts) {
       failed.push_back(std::move(moved));
       continue;
@@ -336,6 +348,9 @@ Result<void> Coordinator::replace_parser(int status) {
   last_parsing_seq_ = -1;
   if (auto r = spawn_parser(); !r) return r;
   for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
+  RobotsGate::Output out;
+  for (auto& task : refused) gate_->admit(std::move(task), out);
+  apply(out, 0);
   return {};
 }
 
@@ -393,8 +408,37 @@ void Coordinator::report_refusal(Task task, std::string why) {
   InFlight flight{result.task, std::string(host_of(result.task.url)), 0};
   flight.holds_slot = false;
   flight.fetched_ms = monotonic_ms();
+  flight.refused = true;
   in_flight_.emplace(seq, std::move(flight));  // until the parser commits it
-  if (write_frame(parser_conn_.get(), encode(result)) != IoStatus::Ok) parser_failed_ = true;
+  send_to_parser(result);
+}
+
+// The coordinator never blocks on the parser: the parser may itself be waiting for the
+// coordinator to read its Committed events. Frames queue in parser_out_; the main loop
+// flushes them when the connection is writable. If the parser dies first, replace_parser
+// drops them and their tasks go round again.
+void Coordinator::send_to_parser(const FetchResult& result) {
+  if (!parser_out_.add(encode(result))) {
+    log("crawl: a result for " + result.task.url + " is too large to send");
+    return;
+  }
+  flush_to_parser();
+}
+
+void Coordinator::flush_to_parser() {
+  if (parser_conn_.valid() && parser_out_.pending()) (void)parser_out_.flush(parser_conn_.get());
+}
+
+// At shutdown: everything queued reaches the parser before it is told to stop.
+void Coordinator::drain_to_parser(std::int64_t deadline_ms) {
+  while (parser_conn_.valid() && parser_out_.pending() && parser_.running() &&
+         monotonic_ms() < deadline_ms) {
+    const IoStatus st = parser_out_.flush(parser_conn_.get());
+    if (st != IoStatus::WouldBlock) break;
+    pollfd fds[2] = {{parser_conn_.get(), POLLOUT, 0}, {event_fd_.get(), POLLIN, 0}};
+    ::poll(fds, 2, 50);
+    handle_events();
+  }
 }
 
 void Coordinator::dispatch(std::int64_t now_ms) {
@@ -570,7 +614,7 @@ void Coordinator::report_failure(InFlight flight, const std::string& why) {
   const std::int64_t seq = flight.task.seq;
   flight.owner = 0;  // no fetcher holds it now (its old pid may be reused)
   in_flight_.emplace(seq, std::move(flight));  // until the parser commits it
-  if (write_frame(parser_conn_.get(), encode(result)) != IoStatus::Ok) parser_failed_ = true;
+  send_to_parser(result);
 }
 
 Result<void> Coordinator::reap_children(bool shutting_down) {
@@ -669,7 +713,8 @@ Result<void> Coordinator::shutdown() {
   for (auto& f : fetchers_) {
     if (f.running()) f.wait_or_kill(0);
   }
-  // 2. The parser: it stores everything the fetchers sent, then exits.
+  // 2. The parser: it stores everything the fetchers and we sent, then exits.
+  drain_to_parser(monotonic_ms() + 60 * 1000);
   parser_conn_.reset();
   (void)send_packet(control_fd_.get(), stop, Blocking::Yes);
   deadline = monotonic_ms() + 60 * 1000;
@@ -721,10 +766,13 @@ Result<CrawlSummary> Coordinator::run() {
       const std::int64_t ready = scheduler_.next_ready_ms();
       if (ready > now) timeout = static_cast<int>(std::min<std::int64_t>(timeout, ready - now));
       if (ready >= 0 && ready <= now && !pending_) timeout = 0;
-      pollfd fds[3] = {{event_fd_.get(), POLLIN, 0},
+      pollfd fds[4] = {{event_fd_.get(), POLLIN, 0},
                        {signal_fd_.get(), POLLIN, 0},
-                       {task_fd_.get(), static_cast<short>(pending_ ? POLLOUT : 0), 0}};
-      ::poll(fds, 3, timeout);
+                       {task_fd_.get(), static_cast<short>(pending_ ? POLLOUT : 0), 0},
+                       {parser_conn_.get(),
+                        static_cast<short>(parser_out_.pending() ? POLLOUT : 0), 0}};
+      ::poll(fds, 4, timeout);
+      flush_to_parser();
       if (!handle_events()) {
         outcome = make_error(ErrorCode::Io, "the event channel failed");
         break;

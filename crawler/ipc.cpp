@@ -143,6 +143,43 @@ IoStatus write_frame(int fd, std::string_view payload) {
   return IoStatus::Ok;
 }
 
+bool FrameWriter::add(std::string_view payload) {
+  if (payload.size() > kMaxFrameBytes) return false;
+  const auto length = static_cast<std::uint32_t>(payload.size());
+  char header[4];
+  std::memcpy(header, &length, sizeof length);
+  buffer_.append(header, sizeof header);
+  buffer_.append(payload);
+  return true;
+}
+
+IoStatus FrameWriter::flush(int fd) {
+  while (start_ < buffer_.size()) {
+    ssize_t n = ::send(fd, buffer_.data() + start_, buffer_.size() - start_,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return errno == EPIPE || errno == ECONNRESET ? IoStatus::Closed : IoStatus::Error;
+    }
+    start_ += static_cast<std::size_t>(n);
+  }
+  if (start_ == buffer_.size()) {
+    clear();
+    return IoStatus::Ok;
+  }
+  if (start_ > (1u << 20) && start_ * 2 > buffer_.size()) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  return IoStatus::WouldBlock;
+}
+
+void FrameWriter::clear() {
+  buffer_.clear();
+  start_ = 0;
+}
+
 IoStatus FrameReader::fill(int fd) {
   if (start_ > 0 && start_ == buffer_.size()) {
     buffer_.clear();

@@ -41,6 +41,23 @@ IoStatus recv_packet(int fd, std::string& message, Blocking blocking);
 // Writes a u32 length and the payload, retrying until all is written. Blocking fd.
 IoStatus write_frame(int fd, std::string_view payload);
 
+// Frames waiting for a non-blocking stream: add() queues, flush() writes what the socket
+// takes now. For a writer that must never block on its reader (the coordinator, whose reader
+// may itself be waiting for the coordinator to read its events).
+class FrameWriter {
+ public:
+  // False (nothing queued) if the payload is over kMaxFrameBytes.
+  bool add(std::string_view payload);
+  // Ok: everything written; WouldBlock: some left (poll for POLLOUT); Closed or Error.
+  IoStatus flush(int fd);
+  bool pending() const { return start_ < buffer_.size(); }
+  void clear();
+
+ private:
+  std::string buffer_;
+  std::size_t start_ = 0;
+};
+
 // Accumulates bytes from a non-blocking stream and splits them into frames.
 class FrameReader {
  public:

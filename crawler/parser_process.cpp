@@ -53,7 +53,9 @@ common::Result<std::vector<std::string>> load_seed_hosts(sqlite3* db) {
   auto stmt = storage::prepare(db, "SELECT DISTINCT host FROM urls WHERE depth = 0");
   if (!stmt) return common::error_of(stmt);
   std::vector<std::string> hosts;
-  while (sqlite3_step(stmt->get()) == SQLITE_ROW) hosts.push_back(storage::column_text(stmt->get(), 0));
+  while (sqlite3_step(stmt->get()) == SQLITE_ROW) {
+    hosts.push_back(storage::column_text(stmt->get(), 0));
+  }
   return hosts;
 }
 

@@ -508,3 +508,25 @@ TEST_CASE("politeness: robots.txt redirects are followed up to 5 hops, and 500 K
                            "/p/1  (line 2: Disallow: /p/1)\n");
   }
 }
+
+TEST_CASE("politeness: thousands of URLs refused at once are all stored, nothing stalls",
+          "[e2e][politeness][robots]") {
+  // A seeds file of 20,000 URLs on a host whose robots.txt disallows everything: the
+  // coordinator hands 20,000 refusals to the parser in one go while the parser reports
+  // commits back; neither may wait on the other forever.
+  e2e::TempDir dir;
+  Pages pages;
+  pages["/robots.txt"] = text(200, "User-agent: *\nDisallow: /\n");
+  auto host = serve("127.0.0.19", pages);
+  std::string seeds;
+  for (int i = 0; i < 20000; ++i) seeds += host->base_url() + "/page/" + std::to_string(i) + "\n";
+  const std::string file = dir.write("seeds.txt", seeds);
+  const std::string db = dir.file("refused.db");
+  auto run = e2e::run_crawler({"crawl", file, "--db", db, "-q"}, 120);
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'robots'") == 20000);
+  CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
+  CHECK(paths_of(*host) == std::vector<std::string>{"/robots.txt"});
+}
