@@ -413,7 +413,10 @@ TEST_CASE("directives: nofollow, noindex, meta refresh and canonical on a real c
   pages["/"] = html(
       "<a href=\"/followed\">f</a><a rel=\"nofollow\" href=\"/rel-nofollow\">n</a>"
       "<a href=\"/meta-nofollow\">m</a><a href=\"/header-nofollow\">h</a>"
-      "<a href=\"/refresh\">r</a>");
+      "<a href=\"/refresh\">r</a><a href=\"/agent-nofollow\">g</a>");
+  pages["/agent-nofollow"] = html(
+      "<meta name=\"CRAWLER\" content=\"nofollow\"><a href=\"/behind-agent\">b</a>");
+  pages["/behind-agent"] = html("b");
   pages["/followed"] = html("<link rel=\"canonical\" href=\"/canonical-target\">");
   pages["/rel-nofollow"] = html("reached only with --follow-nofollow");
   pages["/meta-nofollow"] = html(
@@ -436,7 +439,8 @@ TEST_CASE("directives: nofollow, noindex, meta refresh and canonical on a real c
     REQUIRE(run.exit_code == 0);
     CHECK(query_set(db, "SELECT url, reason FROM urls WHERE state = 'skipped'") ==
           std::set<std::string>{base + "/rel-nofollow|nofollow", base + "/behind-meta|nofollow",
-                                base + "/behind-header|nofollow"});
+                                base + "/behind-header|nofollow",
+                                base + "/behind-agent|nofollow"});  // <meta name=crawler>
     CHECK(query_set(db, "SELECT url FROM pages WHERE noindex = 1") ==
           std::set<std::string>{base + "/meta-nofollow"});
     CHECK(query_set(db, "SELECT canonical FROM pages WHERE canonical IS NOT NULL") ==
@@ -448,7 +452,7 @@ TEST_CASE("directives: nofollow, noindex, meta refresh and canonical on a real c
     auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "--follow-nofollow", "-q"});
     REQUIRE(run.exit_code == 0);
     CHECK(query_int(db, "SELECT count(*) FROM urls WHERE state = 'skipped'") == 0);
-    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200") == 9);
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200") == 11);
   }
 }
 
