@@ -688,7 +688,8 @@ TEST_CASE("page_store: write_robots stores an origin's robots.txt and its sitema
   record.status = 200;
   record.fetched_at_s = 1700000000.25;
   record.access = storage::RobotsAccess::Rules;
-  record.body = std::string("User-agent: *\nDisallow: /x\n\0binary", 36);
+  static const char kBody[] = "User-agent: *\nDisallow: /x\n\0binary";
+  record.body = std::string(kBody, sizeof kBody - 1);
   record.crawl_delay_s = 2.5;
   record.sitemaps = {"http://a.test:8080/s1.xml", "http://a.test:8080/s2.xml"};
   must(f.store().write_robots(record));
