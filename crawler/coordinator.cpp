@@ -538,6 +538,9 @@ bool Coordinator::handle_events() {
       const std::int64_t now = monotonic_ms();
       if (it->second.owner > 0) fetcher_seen_ms_[it->second.owner] = now;
       it->second.fetched_ms = now;
+      if (fetched.sent_ms > 0 && it->second.holds_slot) {
+        scheduler_.started(it->second.host, fetched.sent_ms);
+      }
       release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s),
                    fetched.host_trouble);
       if (fetched.retry) {

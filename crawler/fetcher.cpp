@@ -74,6 +74,7 @@ struct Transfer {
   bool too_large = false;
   bool truncate_at_cap = false;  // robots.txt: keep the first max_body_bytes and succeed
   bool truncated = false;
+  std::int64_t sent_ms = 0;  // when libcurl was about to send the (last) request
   int html = -1;  // -1: not decided yet (decided at the first body byte)
   std::string body;
   std::string x_robots_tag;
@@ -113,6 +114,13 @@ struct Transfer {
     } catch (...) {
       return CURL_WRITEFUNC_ERROR;
     }
+  }
+
+  // Right before each request goes out on an established connection (every redirect hop
+  // too): the moment the server's clock starts, for the host's delay.
+  static int on_prereq(void* clientp, char*, char*, int, int) noexcept {
+    static_cast<Transfer*>(clientp)->sent_ms = monotonic_ms();
+    return CURL_PREREQFUNC_OK;
   }
 
   static size_t on_header(char* data, size_t size, size_t count, void* userp) noexcept {
@@ -214,6 +222,8 @@ void Fetcher::start(Task task) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &Transfer::on_prereq);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, t.get());
   if (curl_multi_add_handle(multi_.get(), e) != CURLM_OK) {
     task = std::move(t->task);
     return fail("internal", "curl_multi_add_handle failed");
@@ -273,6 +283,7 @@ void Fetcher::collect(std::vector<FetchResult>& done) {
     FetchResult r;
     r.task = std::move(t->task);
     r.fetch_ms = monotonic_ms() - t->started_ms;
+    r.sent_ms = t->sent_ms;
     r.fetched_at_s = unix_time_s();
     CURL* e = t->easy.get();
     long status = 0, redirects = 0;

@@ -93,6 +93,7 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
       Fetched fetched{result.task.seq, result.status, result.retry_after_s};
       fetched.retry = should_retry(result, options.max_attempts);
       fetched.host_trouble = is_transient_failure(result);
+      fetched.sent_ms = result.sent_ms;
       if (send_packet(kFetcherEventFd, encode(fetched), Blocking::Yes) != IoStatus::Ok) return 1;
       if (fetched.retry) continue;  // the coordinator requeues it; nothing is stored yet
       if (write_frame(parser->get(), encode(result)) != IoStatus::Ok) {

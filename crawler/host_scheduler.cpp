@@ -9,7 +9,11 @@ void HostScheduler::relist(const std::string& name, Host& host) {
     ready_.erase({host.listed_key, name});
     host.listed = false;
   }
-  if (!host.tasks.empty() && host.in_flight < per_host_) {
+  // A host with a delay gets one request at a time: the next start is then known exactly,
+  // from when the previous request was really sent (sent()), not only from when a fetcher
+  // took it, so the server never sees two requests closer than the delay.
+  const int limit = delay_of(name) > 0 ? 1 : per_host_;
+  if (!host.tasks.empty() && host.in_flight < limit) {
     ready_.emplace(host.next_start_ms, name);
     host.listed_key = host.next_start_ms;
     host.listed = true;

@@ -1,7 +1,7 @@
 #pragma once
 // HostScheduler: the coordinator's in-memory window of tasks, grouped by host, handing out
 // only tasks whose host may take another request now:
-//   - fewer than per_host requests in flight to it, and
+//   - fewer than per_host requests in flight to it (one, if it has a delay), and
 //   - at least its delay since the last request to it started: --delay, or the host's
 //     robots.txt Crawl-delay if longer (set_delay), and
 //   - past any back-off: Retry-After, and an error back-off that doubles with each
@@ -31,7 +31,8 @@ class HostScheduler {
   void add(const std::string& host, Task task);
   // The next task that may start at now_ms, or nullopt. Counts it as in flight.
   std::optional<std::pair<std::string, Task>> next(std::int64_t now_ms);
-  // A fetcher reported the request started at started_ms: the host's delay runs from there.
+  // A fetcher reported the request started at started_ms (when it took the task, then again
+  // when the request was sent): the host's delay runs from the latest such time.
   void started(const std::string& host, std::int64_t started_ms);
   // The request ended; `not_before_ms` (e.g. from Retry-After) pushes the host's next start.
   // `trouble` (the host failed the request) adds the error back-off from now_ms:

@@ -56,6 +56,7 @@ std::string encode(const Fetched& fetched) {
   w.put_i64(fetched.retry_after_s);
   w.put_u8(fetched.retry ? 1 : 0);
   w.put_u8(fetched.host_trouble ? 1 : 0);
+  w.put_i64(fetched.sent_ms);
   return std::move(w).take();
 }
 
@@ -124,7 +125,8 @@ bool decode(std::string_view message, Fetched& fetched) {
   std::uint8_t retry = 0, trouble = 0;
   if (!(expect_type(r, MessageType::Fetched) && r.get_i64(fetched.seq) &&
         r.get_i32(fetched.status) && r.get_i64(fetched.retry_after_s) && r.get_u8(retry) &&
-        retry <= 1 && r.get_u8(trouble) && trouble <= 1 && r.at_end())) {
+        retry <= 1 && r.get_u8(trouble) && trouble <= 1 && r.get_i64(fetched.sent_ms) &&
+        r.at_end())) {
     return false;
   }
   fetched.retry = retry != 0;

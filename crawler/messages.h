@@ -51,6 +51,7 @@ struct Fetched {
   std::int64_t retry_after_s = -1;  // Retry-After header, -1 if absent
   bool retry = false;  // a transient failure under --max-attempts: requeue, nothing was stored
   bool host_trouble = false;  // timeout, connection failure, 429 or 5xx: the host backs off
+  std::int64_t sent_ms = 0;   // CLOCK_MONOTONIC ms when the request went out; 0 if it never did
 };
 
 // Parser -> coordinator: the parser starts on `seq`'s page. If the parser then dies, that
@@ -72,6 +73,7 @@ struct FetchResult {
   std::string x_robots_tag;
   std::int64_t size_bytes = 0;  // body bytes received
   std::int64_t fetch_ms = 0;
+  std::int64_t sent_ms = 0;     // CLOCK_MONOTONIC ms the request went out (0: never); not encoded
   double fetched_at_s = 0;      // Unix time the transfer ended
   bool body_kept = false;       // body holds the page (HTML only)
   std::string body;

@@ -157,11 +157,16 @@ TEST_CASE("host_scheduler: the delay counts from the start the fetcher reports",
   HostScheduler scheduler(2, 1000);
   for (int i = 1; i <= 3; ++i) scheduler.add("a", make_task(i));
   REQUIRE(take(scheduler, 0).second == 1);
-  // Until started() arrives, the scheduler assumes the request started when handed out.
-  CHECK(scheduler.next_ready_ms() == 1000);
+  // With a delay a host has one request at a time, whatever per_host says.
+  CHECK(scheduler.next_ready_ms() == -1);
 
+  SECTION("until started() arrives, the request counts as started when handed out") {
+    scheduler.finished("a");
+    CHECK(scheduler.next_ready_ms() == 1000);
+  }
   SECTION("a later start pushes the next one back") {
     scheduler.started("a", 250);
+    scheduler.finished("a");
     CHECK(scheduler.next_ready_ms() == 1250);
     CHECK(take(scheduler, 1000).second == -1);
     CHECK(take(scheduler, 1249).second == -1);
@@ -169,18 +174,18 @@ TEST_CASE("host_scheduler: the delay counts from the start the fetcher reports",
   }
   SECTION("an earlier reported start never shortens the wait") {
     scheduler.started("a", -500);
+    scheduler.finished("a");
     CHECK(scheduler.next_ready_ms() == 1000);
     CHECK(take(scheduler, 999).second == -1);
     CHECK(take(scheduler, 1000).second == 2);
   }
-  SECTION("a start reported while the host is at its cap still counts") {
-    REQUIRE(take(scheduler, 1000).second == 2);  // two in flight now
-    scheduler.started("a", 1000);
-    scheduler.started("a", 1600);  // the second transfer actually began late
+  SECTION("the send time, reported after the take, counts too") {
+    scheduler.started("a", 10);   // taken by a fetcher
+    scheduler.started("a", 600);  // sent after a slow connect
     scheduler.finished("a");
-    CHECK(scheduler.next_ready_ms() == 2600);
-    CHECK(take(scheduler, 2599).second == -1);
-    CHECK(take(scheduler, 2600).second == 3);
+    CHECK(scheduler.next_ready_ms() == 1600);
+    CHECK(take(scheduler, 1599).second == -1);
+    CHECK(take(scheduler, 1600).second == 2);
   }
 }
 
@@ -388,6 +393,7 @@ TEST_CASE("host_scheduler: random traffic keeps every politeness invariant",
     DYNAMIC_SECTION("per_host " << p.per_host << " delay " << p.delay_ms) {
       std::mt19937 rng(p.seed);
       HostScheduler scheduler(p.per_host, p.delay_ms);
+      const int cap = p.delay_ms > 0 ? 1 : p.per_host;  // one at a time with a delay
 
       struct Model {
         std::vector<std::int64_t> queue;  // seqs in add order
@@ -436,7 +442,7 @@ TEST_CASE("host_scheduler: random traffic keeps every politeness invariant",
           Model& m = model[next->first];
           if (m.queue.empty() || m.queue.front() != next->second.seq) ++violations;  // FIFO
           if (!m.queue.empty()) m.queue.erase(m.queue.begin());
-          if (static_cast<int>(m.in_flight_end_ms.size()) >= p.per_host) ++violations;
+          if (static_cast<int>(m.in_flight_end_ms.size()) >= cap) ++violations;
           if (now < m.ready_at_ms) ++violations;
           if (now - m.last_start_ms < p.delay_ms) ++violations;
           // The transfer really starts a little later, and the fetcher says so.
@@ -450,7 +456,7 @@ TEST_CASE("host_scheduler: random traffic keeps every politeness invariant",
         std::int64_t earliest = -1;
         for (const auto& [host, m] : model) {
           if (m.queue.empty()) continue;
-          const bool at_cap = static_cast<int>(m.in_flight_end_ms.size()) >= p.per_host;
+          const bool at_cap = static_cast<int>(m.in_flight_end_ms.size()) >= cap;
           if (!at_cap && m.ready_at_ms <= now) ++violations;
           if (!at_cap && (earliest == -1 || m.ready_at_ms < earliest)) earliest = m.ready_at_ms;
         }
@@ -487,13 +493,32 @@ TEST_CASE("host_scheduler: a host's Crawl-delay spaces its starts, other hosts k
   CHECK(scheduler.delay_of("slow") == 10'000);
   CHECK(scheduler.delay_of("fast") == 100);
   CHECK(drain(scheduler, 0) == Taken{{"fast", 10}});
+  scheduler.finished("fast");
   CHECK(drain(scheduler, 100) == Taken{{"fast", 11}});
+  scheduler.finished("fast");
   CHECK(drain(scheduler, 200) == Taken{{"fast", 12}});
   CHECK(drain(scheduler, 9'999).empty());
   CHECK(drain(scheduler, 10'000) == Taken{{"slow", 0}});
   scheduler.started("slow", 10'050);
+  scheduler.finished("slow");
   CHECK(drain(scheduler, 20'049).empty());
   CHECK(drain(scheduler, 20'050) == Taken{{"slow", 1}});
+}
+
+TEST_CASE("host_scheduler: a host with a delay gets one request at a time, spaced from its send",
+          "[crawler][scheduler][politeness]") {
+  HostScheduler scheduler(8, 250);
+  for (int i = 0; i < 4; ++i) scheduler.add("a", make_task(i));
+  CHECK(drain(scheduler, 0) == Taken{{"a", 0}});  // not 8: one at a time with a delay
+  scheduler.started("a", 5);    // the fetcher took it at 5 ...
+  scheduler.started("a", 40);   // ... and the request went out at 40 (a slow connect)
+  scheduler.finished("a");
+  CHECK(drain(scheduler, 289).empty());
+  CHECK(drain(scheduler, 290) == Taken{{"a", 1}});
+  // Without a delay the per-host limit applies as usual.
+  HostScheduler wide(3, 0);
+  for (int i = 0; i < 5; ++i) wide.add("a", make_task(i));
+  CHECK(drain(wide, 0).size() == 3);
 }
 
 TEST_CASE("host_scheduler: a Crawl-delay shorter than --delay changes nothing",

@@ -51,6 +51,7 @@ void check_same(const Fetched& a, const Fetched& b) {
   CHECK(a.retry_after_s == b.retry_after_s);
   CHECK(a.retry == b.retry);
   CHECK(a.host_trouble == b.host_trouble);
+  CHECK(a.sent_ms == b.sent_ms);
 }
 
 void check_same(const FetchResult& a, const FetchResult& b) {
@@ -112,6 +113,7 @@ std::vector<Fetched> sample_fetched() {
           Fetched{-1, 0, 0},
           Fetched{3, 0, -1, true},
           Fetched{5, 503, -1, false, true},
+          Fetched{6, 200, -1, false, false, 123456789},
           Fetched{4, 429, 30, true}};
 }
 
@@ -272,7 +274,7 @@ TEST_CASE("messages: a Fetched survives a round trip", "[crawler][messages]") {
     DYNAMIC_SECTION("fetched " << i++) {
       const std::string wire = encode(fetched);
       CHECK(crawler::message_type(wire) == tag(MessageType::Fetched));
-      CHECK(wire.size() == 1 + 8 + 4 + 8 + 1 + 1);
+      CHECK(wire.size() == 1 + 8 + 4 + 8 + 1 + 1 + 8);
       Fetched back{9, 9, 9};
       REQUIRE(decode(wire, back));
       check_same(back, fetched);
