@@ -1,0 +1,80 @@
+#!/bin/sh
+# Smoke test of bench/run's parts on a tiny loopback site (ctest: bench_smoke). Needs no nginx,
+# wget2 or Python. Checks that
+#   - bench_server serves a 50-page site on 3 loopback hosts (20 ms latency) and reports stats;
+#   - the real crawler, run under bench_measure, stores exactly those 50 pages, and the
+#     measurement JSON has every field with sane values (CPU > 0, RSS > 0, 4 processes);
+#   - bench_measure counts the CPU of an orphaned grandchild and enforces --timeout-s;
+#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links.
+#
+#   smoke_test.sh CRAWLER BENCH_MEASURE BENCH_SERVER BENCH_PARSE_FLOOR FIXTURES_DIR
+set -eu
+CRAWLER=$1 MEASURE=$2 SERVER=$3 FLOOR=$4 FIXTURES=$5
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# field NAME FILE: the value of "NAME": in a one-line JSON object.
+field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2"; }
+# check EXPR: an awk condition on numbers, e.g. check "$x > 0" description
+check() { awk "BEGIN { exit !($1) }" || fail "$2 ($1)"; }
+
+# 1. The site: 50 pages on 127.0.0.10-12, a free port, 20 ms per response, at most 30 s.
+"$SERVER" --hosts 3 --first-ip 127.0.0.10 --port 0 --pages 50 --links 5 --latency-ms 20 \
+  --seconds 30 --stats "$TMP/server.json" > "$TMP/server.out" &
+SERVER_PID=$!
+for _ in $(seq 100); do grep -q listening "$TMP/server.out" 2>/dev/null && break; sleep 0.05; done
+PORT=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$TMP/server.out")
+[ -n "$PORT" ] || fail "bench_server did not start"
+for h in 0 1 2; do echo "http://127.0.0.1$h:$PORT/p/$h"; done > "$TMP/seeds.txt"
+
+# 2. The crawler under bench_measure.
+"$MEASURE" --json "$TMP/crawl.json" --samples "$TMP/samples.txt" --timeout-s 15 -- \
+  "$CRAWLER" crawl "$TMP/seeds.txt" --db "$TMP/c.db" --workers 2 --per-host 4 --quiet \
+  --connect-timeout 2 --timeout 5
+cat "$TMP/crawl.json"
+for f in wall_s cpu_user_s cpu_sys_s peak_rss_kib peak_procs exit_code timed_out; do
+  [ -n "$(field $f "$TMP/crawl.json")" ] || fail "bench_measure JSON lacks $f"
+done
+check "$(field exit_code "$TMP/crawl.json") == 0" "crawler exit code"
+check "$(field cpu_user_s "$TMP/crawl.json") + $(field cpu_sys_s "$TMP/crawl.json") > 0" "crawl CPU"
+check "$(field peak_rss_kib "$TMP/crawl.json") > 1000" "crawl peak RSS"
+check "$(field peak_procs "$TMP/crawl.json") >= 4" "coordinator, 2 fetchers and a parser"
+[ "$(head -1 "$TMP/samples.txt")" = "t_s rss_kib pss_kib procs cpu_s" ] || fail "samples header"
+check "$(wc -l < "$TMP/samples.txt") >= 2" "at least one sample"
+pages=$("$CRAWLER" query --db "$TMP/c.db" --format csv \
+  "SELECT count(*) FROM pages WHERE status = 200 AND url LIKE '%/p/%'" | tail -1 | tr -d '\r')
+[ "$pages" = 50 ] || fail "the crawl stored $pages of the 50 pages"
+
+kill "$SERVER_PID"
+wait "$SERVER_PID" || fail "bench_server exit status"
+SERVER_PID=
+cat "$TMP/server.json"
+check "$(field status_200 "$TMP/server.json") >= 50" "bench_server counted the pages"
+[ -n "$(field cpu_share "$TMP/server.json")" ] || fail "bench_server stats lack cpu_share"
+
+# 3. bench_measure: an orphan's CPU is counted (it is re-parented to bench_measure and reaped).
+"$MEASURE" --json "$TMP/orphan.json" -- sh -c \
+  "awk 'BEGIN { for (i = 0; i < 3000000; i++) s += i }' & exit 0"
+cat "$TMP/orphan.json"
+check "$(field cpu_user_s "$TMP/orphan.json") + $(field cpu_sys_s "$TMP/orphan.json") >= 0.05" \
+  "orphan CPU counted"
+check "$(field leftover "$TMP/orphan.json") == 0" "the orphan finished within the linger"
+# ... and --timeout-s stops a command that runs too long.
+"$MEASURE" --json "$TMP/timeout.json" --timeout-s 0.3 -- sleep 30 || true
+cat "$TMP/timeout.json"
+[ "$(field timed_out "$TMP/timeout.json")" = true ] || fail "timeout not reported"
+check "$(field wall_s "$TMP/timeout.json") < 5" "timeout enforced"
+
+# 4. The parse floor on the fixtures: 3 .html files (notes.txt is skipped), 9 a[href] links:
+# one.html 3, sub/three.html 1, two.html 5: its unclosed <a> inside <b> is reconstructed by
+# the HTML5 tree builder (adoption agency), so Gumbo yields that element twice.
+"$FLOOR" "$FIXTURES" > "$TMP/floor.json"
+cat "$TMP/floor.json"
+[ "$(field files "$TMP/floor.json")" = 3 ] || fail "parse floor files"
+[ "$(field links "$TMP/floor.json")" = 9 ] || fail "parse floor links"
+echo "bench smoke test: ok"
