@@ -41,6 +41,9 @@ void RobotsGate::admit(Task task, Output& out) {
     return;
   }
   const std::string name = origin_of(task.url);
+  if (origins_.size() >= options_.max_origins && origins_.find(name) == origins_.end()) {
+    forget_idle_origins();
+  }
   auto [it, inserted] = origins_.try_emplace(name);
   Origin& origin = it->second;
   if (inserted) {
@@ -126,6 +129,20 @@ void RobotsGate::decide(const Origin& origin, Task task, Output& out) const {
     }
   }
   out.refused.emplace_back(std::move(task), std::move(why));
+}
+
+// Drops every decided origin with no task held, so memory stays bounded by max_origins plus
+// the origins still waiting for their robots.txt (each holds tasks of the bounded window).
+// An origin whose robots.txt was unreachable in this run is dropped too: seen again, it is
+// fetched again, which is what RFC 9309 asks for a temporary failure anyway.
+void RobotsGate::forget_idle_origins() {
+  for (auto it = origins_.begin(); it != origins_.end();) {
+    if (it->second.known && it->second.held.empty()) {
+      it = origins_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void RobotsGate::request_fetch(const std::string& origin, Output& out) {

@@ -28,6 +28,9 @@ struct RobotsGateOptions {
   std::string agent_token;            // the product token groups are matched against
   bool ignore = false;                // --ignore-robots: every task is ready at once
   std::int64_t max_crawl_delay_ms = 30 * 1000;
+  // Origins whose rules stay in memory; past this, decided origins with nothing held are
+  // dropped (the next task of one reads its robots.txt back from the store).
+  std::size_t max_origins = 10000;
 };
 
 class RobotsGate {
@@ -59,6 +62,7 @@ class RobotsGate {
   void learn(Origin& origin, const storage::RobotsRecord& record);
   void decide(const Origin& origin, Task task, Output& out) const;
   void request_fetch(const std::string& origin, Output& out);
+  void forget_idle_origins();
 
   RobotsGateOptions options_;
   storage::RobotsStore* store_;

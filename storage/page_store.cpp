@@ -21,6 +21,8 @@ struct UrlRow {
   std::string host;
 };
 
+constexpr std::size_t kMaxTrackedPaths = 1'000'000;  // per_path_ entries, about 50 MB
+
 // The key of a URL's scheme://host/path, query left out.
 std::uint64_t path_key(std::string_view url) {
   return static_cast<std::uint64_t>(common::url_id(url.substr(0, url.find('?'))));
@@ -62,6 +64,9 @@ std::string_view SqlitePageStore::admit(const std::string& url, const std::strin
   }
   std::int64_t* path_count = nullptr;
   if (options_.max_query_variants > 0 && url.find('?') != std::string::npos) {
+    // Bounded memory: past kMaxTrackedPaths paths the counts start over, so the guard then
+    // admits up to max_query_variants more of each path.
+    if (per_path_.size() >= kMaxTrackedPaths) per_path_.clear();
     path_count = &per_path_[path_key(url)];
     if (*path_count >= options_.max_query_variants) return "query_variants";
   }

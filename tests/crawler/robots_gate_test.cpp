@@ -158,3 +158,31 @@ TEST_CASE("robots_gate: robots.txt is always allowed, and robots tasks pass stra
   CHECK(seqs(out.ready) == std::vector<std::int64_t>{1, -7});
   CHECK(out.refused.size() == 1);
 }
+
+TEST_CASE("robots_gate: past max_origins, decided origins are dropped and read back when seen",
+          "[crawler][robots_gate]") {
+  FakeStore store;
+  for (int i = 0; i < 5; ++i) {
+    store.put("http://h" + std::to_string(i) + ".test", RobotsAccess::Rules,
+              "User-agent: *\nDisallow: /no\n");
+  }
+  auto options = gate_options();
+  options.max_origins = 3;
+  RobotsGate gate(options, &store);
+  RobotsGate::Output out;
+  gate.admit(task(100, "http://waiting.test/"), out);  // not in the store: held
+  for (int i = 0; i < 5; ++i) {
+    gate.admit(task(i, "http://h" + std::to_string(i) + ".test/no"), out);
+    CHECK(gate.origins() <= 3);
+  }
+  CHECK(out.refused.size() == 5);  // every origin decided correctly, dropped or not
+  CHECK(gate.held() == 1);         // the waiting origin is never dropped
+  const int loads = store.loads;
+  gate.admit(task(10, "http://h0.test/no"), out);  // dropped earlier: read back from the store
+  CHECK(store.loads == loads + 1);
+  CHECK(out.refused.size() == 6);
+  store.put("http://waiting.test", RobotsAccess::AllowAll, "", 404);
+  RobotsGate::Output decided;
+  gate.stored("http://waiting.test", decided);
+  CHECK(seqs(decided.ready) == std::vector<std::int64_t>{100});
+}
