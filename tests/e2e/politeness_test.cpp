@@ -112,6 +112,19 @@ TEST_CASE("politeness: per-host delay and concurrency hold on every host, whatev
     INFO(run.err);
     REQUIRE(run.exit_code == 0);
     CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200") == 3 * 13);
+    // The cap is per host, not for the whole crawl: requests to different hosts overlapped
+    // (a task filed under the wrong host, e.g. "", would cap the crawl at 2 in all).
+    std::vector<std::pair<double, int>> edges;  // (time, +1 arrival / -1 finish), all hosts
+    for (const auto& host : hosts) {
+      for (const auto& r : host->requests()) {
+        edges.emplace_back(r.arrival_s, 1);
+        edges.emplace_back(r.finish_s, -1);
+      }
+    }
+    std::sort(edges.begin(), edges.end());  // at equal times a finish (-1) sorts first
+    int open = 0, peak = 0;
+    for (const auto& [time, step] : edges) peak = std::max(peak, open += step);
+    CHECK(peak > 2);
     for (const auto& host : hosts) {
       INFO(host->ip());
       CHECK(host->max_concurrent() <= 2);
