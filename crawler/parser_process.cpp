@@ -80,6 +80,16 @@ storage::RobotsAccess robots_access(const FetchResult& result) {
   return storage::RobotsAccess::DisallowAll;
 }
 
+// What the coordinator learns about a task once its result is durable.
+CommittedTask committed_task(const FetchResult& result) {
+  CommittedTask done;
+  done.seq = result.task.seq;
+  done.status = result.status;
+  done.retry_after_s = result.retry_after_s;
+  done.error_kind = result.error_kind;
+  return done;
+}
+
 class ParserWorker {
  public:
   ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope,
@@ -153,12 +163,7 @@ class ParserWorker {
       }
     }
     if (batch_.empty()) batch_started_ms_ = monotonic_ms();
-    CommittedTask done;
-    done.seq = result.task.seq;
-    done.status = result.status;
-    done.retry_after_s = result.retry_after_s;
-    done.error_kind = result.error_kind;
-    committed_.tasks.push_back(std::move(done));
+    committed_.tasks.push_back(committed_task(result));
     batch_.push_back(std::move(write));
     return true;
   }
@@ -187,12 +192,7 @@ class ParserWorker {
                 << r.error().context << '\n';
       return false;
     }
-    CommittedTask done;
-    done.seq = result.task.seq;
-    done.status = result.status;
-    done.retry_after_s = result.retry_after_s;
-    done.error_kind = result.error_kind;
-    committed_.tasks.push_back(std::move(done));
+    committed_.tasks.push_back(committed_task(result));
     urgent_ = true;
     return true;
   }

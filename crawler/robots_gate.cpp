@@ -55,12 +55,7 @@ void RobotsGate::admit(Task task, Output& out) {
     // An unreachable robots.txt from an earlier run is fetched again: that state is temporary.
     if (record && *record && (*record)->access != storage::RobotsAccess::DisallowAll) {
       learn(origin, **record);
-      const auto delay = origin.rules.crawl_delay_s();
-      if (delay) {
-        out.crawl_delays.emplace_back(std::string(host_of(name)),
-                                      std::min(options_.max_crawl_delay_ms,
-                                               static_cast<std::int64_t>(*delay * 1000.0)));
-      }
+      report_crawl_delay(name, origin, out);
     } else {
       request_fetch(name, out);
     }
@@ -86,11 +81,7 @@ void RobotsGate::stored(const std::string& name, Output& out) {
     origin.refusal = "robots.txt could not be read back from the database";
     origin.known = true;
   }
-  if (const auto delay = origin.rules.crawl_delay_s()) {
-    out.crawl_delays.emplace_back(
-        std::string(host_of(name)),
-        std::min(options_.max_crawl_delay_ms, static_cast<std::int64_t>(*delay * 1000.0)));
-  }
+  report_crawl_delay(name, origin, out);
   std::vector<Task> held = std::move(origin.held);
   origin.held.clear();
   held_ -= held.size();
@@ -112,6 +103,16 @@ void RobotsGate::learn(Origin& origin, const storage::RobotsRecord& record) {
       origin.refusal = describe_unreachable(record);
       break;
   }
+}
+
+// The origin's Crawl-delay, capped by --max-crawl-delay, for its host's scheduler entry.
+void RobotsGate::report_crawl_delay(const std::string& name, const Origin& origin,
+                                    Output& out) const {
+  const auto delay = origin.rules.crawl_delay_s();
+  if (!delay) return;
+  out.crawl_delays.emplace_back(
+      std::string(host_of(name)),
+      std::min(options_.max_crawl_delay_ms, static_cast<std::int64_t>(*delay * 1000.0)));
 }
 
 void RobotsGate::decide(const Origin& origin, Task task, Output& out) const {

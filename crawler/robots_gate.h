@@ -61,6 +61,7 @@ class RobotsGate {
   };
   void learn(Origin& origin, const storage::RobotsRecord& record);
   void decide(const Origin& origin, Task task, Output& out) const;
+  void report_crawl_delay(const std::string& name, const Origin& origin, Output& out) const;
   void request_fetch(const std::string& origin, Output& out);
   void forget_idle_origins();
 

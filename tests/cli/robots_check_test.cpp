@@ -14,42 +14,13 @@
 #include <vector>
 
 #include "parser/robots.h"
+#include "tests/e2e/crawler_runner.h"
 
 namespace {
 
 using Strings = std::vector<std::string>;
 
-// A mkdtemp directory, removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "robots_check_test.XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) FAIL("mkdtemp: " << std::strerror(errno));
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string path() const { return path_.string(); }
-
-  // Writes `content` byte for byte to a file in the directory; returns its path.
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream out(file, std::ios::binary);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    REQUIRE(out.good());
-    return file;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using e2e::TempDir;  // tests/e2e/crawler_runner.h
 
 Strings lines_of(const std::string& s) {
   Strings out;
