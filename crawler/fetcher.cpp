@@ -154,7 +154,7 @@ Result<std::unique_ptr<Fetcher>> Fetcher::create(FetcherConfig config) {
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &Fetcher::on_timer);
   curl_multi_setopt(m, CURLMOPT_TIMERDATA, f.get());
   curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 256L);
+  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, f->config_.max_connects);
   return f;
 }
 
@@ -232,17 +232,26 @@ void Fetcher::start(Task task) {
   transfers_.push_back(std::move(t));
 }
 
-bool Fetcher::poll(int watch_fd, int max_wait_ms, std::vector<FetchResult>& done) {
-  if (watch_fd != watched_fd_) {
-    if (watched_fd_ >= 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, watched_fd_, nullptr);
-    if (watch_fd >= 0) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = watch_fd;
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, watch_fd, &ev);
-    }
-    watched_fd_ = watch_fd;
+namespace {
+
+// Keeps `fd` (or none, -1) registered in `epoll` for `events`, replacing `current`.
+void rewatch(int epoll, int& current, int fd, std::uint32_t events) {
+  if (fd == current) return;
+  if (current >= 0) ::epoll_ctl(epoll, EPOLL_CTL_DEL, current, nullptr);
+  if (fd >= 0) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
   }
+  current = fd;
+}
+
+}  // namespace
+
+bool Fetcher::poll(int watch_fd, int max_wait_ms, std::vector<FetchResult>& done, int write_fd) {
+  rewatch(epoll_.get(), watched_fd_, watch_fd, EPOLLIN);
+  rewatch(epoll_.get(), watched_write_fd_, write_fd, EPOLLOUT);
   int wait_ms = max_wait_ms;
   if (!failed_.empty()) wait_ms = 0;
   if (timer_ms_ >= 0 && timer_ms_ < wait_ms) wait_ms = static_cast<int>(timer_ms_);
@@ -258,6 +267,7 @@ bool Fetcher::poll(int watch_fd, int max_wait_ms, std::vector<FetchResult>& done
         watch_ready = true;
         continue;
       }
+      if (events[i].data.fd == write_fd) continue;  // the caller flushes its writes
       int flags = 0;
       if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
       if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;

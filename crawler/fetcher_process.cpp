@@ -1,7 +1,10 @@
 // The fetcher process: a loop around Fetcher, between the shared task queue and the parser.
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdlib>
 #include <iostream>
@@ -27,6 +30,8 @@ common::Result<common::UniqueFd> connect_with_retry(const std::string& name) {
 }  // namespace
 
 namespace {
+
+constexpr std::size_t kMaxUnsentResultBytes = 16u << 20;
 
 // Worth another attempt: 429, 5xx, timeouts and connection failures (never other 4xx).
 bool is_transient_failure(const FetchResult& result) {
@@ -56,6 +61,8 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
   config.max_redirects = options.max_redirects;
   config.low_speed_bytes_per_s = static_cast<long>(options.low_speed_bytes_per_s);
   config.low_speed_time_s = options.low_speed_time_s;
+  // One idle connection kept per transfer slot, and a few for hosts that just finished.
+  config.max_connects = std::max(config.max_connects, static_cast<long>(options.concurrency) + 16);
   auto fetcher = Fetcher::create(config);
   if (!fetcher) {
     std::cerr << "fetcher: " << fetcher.error().context << '\n';
@@ -63,15 +70,37 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
   }
   const auto concurrency = static_cast<std::size_t>(std::max(1, options.concurrency));
   const int pid = static_cast<int>(::getpid());
+  const int parser_fd = parser->get();
+  // Results go to the parser without blocking, so a busy parser never stalls our transfers;
+  // while more than kMaxUnsentResultBytes wait, we take no new tasks (the back-pressure that
+  // bounds this buffer: docs/PERFORMANCE.md).
+  FrameWriter to_parser;
+  auto flush_to_parser = [&](bool wait) {
+    for (;;) {
+      const IoStatus st = to_parser.flush(parser_fd);
+      if (st == IoStatus::Ok) return true;
+      if (st != IoStatus::WouldBlock) {
+        std::cerr << "fetcher: the parser process is gone\n";
+        return false;
+      }
+      if (!wait) return true;
+      pollfd out{parser_fd, POLLOUT, 0};
+      ::poll(&out, 1, 1000);
+    }
+  };
   bool stopping = false;
   std::vector<FetchResult> done;
   std::string message;
   for (;;) {
-    const bool want_tasks = !stopping && (*fetcher)->active() < concurrency;
-    const bool task_ready = (*fetcher)->poll(want_tasks ? kFetcherTaskFd : -1, 1000, done);
+    auto room = [&] {
+      return !stopping && (*fetcher)->active() < concurrency &&
+             to_parser.pending_bytes() < kMaxUnsentResultBytes;
+    };
+    const bool task_ready = (*fetcher)->poll(room() ? kFetcherTaskFd : -1, 1000, done,
+                                             to_parser.pending() ? parser_fd : -1);
     if (task_ready) {
       // Take tasks while there is room; another fetcher may win any of them (WouldBlock).
-      while (!stopping && (*fetcher)->active() < concurrency) {
+      while (room()) {
         IoStatus st = recv_packet(kFetcherTaskFd, message, Blocking::No);
         if (st == IoStatus::WouldBlock) break;
         if (st != IoStatus::Ok) return 1;  // the coordinator is gone: nobody wants our results
@@ -96,13 +125,12 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
       fetched.sent_ms = result.sent_ms;
       if (send_packet(kFetcherEventFd, encode(fetched), Blocking::Yes) != IoStatus::Ok) return 1;
       if (fetched.retry) continue;  // the coordinator requeues it; nothing is stored yet
-      if (write_frame(parser->get(), encode(result)) != IoStatus::Ok) {
-        std::cerr << "fetcher: the parser process is gone\n";
-        return 1;
-      }
+      // Never false: a body is at most 200 MiB (--max-body), a frame may be 256 MiB.
+      (void)to_parser.add(encode(result));
     }
     done.clear();
-    if (stopping && (*fetcher)->active() == 0) return 0;
+    if (to_parser.pending() && !flush_to_parser(false)) return 1;
+    if (stopping && (*fetcher)->active() == 0) return flush_to_parser(true) ? 0 : 1;
   }
 }
 

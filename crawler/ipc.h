@@ -51,6 +51,7 @@ class FrameWriter {
   // Ok: everything written; WouldBlock: some left (poll for POLLOUT); Closed or Error.
   IoStatus flush(int fd);
   bool pending() const { return start_ < buffer_.size(); }
+  std::size_t pending_bytes() const { return buffer_.size() - start_; }
   void clear();
 
  private:
