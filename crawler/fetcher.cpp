@@ -179,7 +179,7 @@ int Fetcher::on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) noe
 }
 
 int Fetcher::on_timer(CURLM*, long timeout_ms, void* userp) noexcept {
-  static_cast<Fetcher*>(userp)->timer_ms_ = timeout_ms;
+  static_cast<Fetcher*>(userp)->timer_due_ms_ = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
   return 0;
 }
 
@@ -254,13 +254,21 @@ bool Fetcher::poll(int watch_fd, int max_wait_ms, std::vector<FetchResult>& done
   rewatch(epoll_.get(), watched_write_fd_, write_fd, EPOLLOUT);
   int wait_ms = max_wait_ms;
   if (!failed_.empty()) wait_ms = 0;
-  if (timer_ms_ >= 0 && timer_ms_ < wait_ms) wait_ms = static_cast<int>(timer_ms_);
+  if (timer_due_ms_ >= 0) {
+    wait_ms = static_cast<int>(std::clamp<std::int64_t>(timer_due_ms_ - monotonic_ms(), 0, wait_ms));
+  }
   epoll_event events[256];
   int n = ::epoll_wait(epoll_.get(), events, 256, wait_ms);
   bool watch_ready = false;
   int running = 0;
-  if (n <= 0) {
+  // Fires libcurl's timer if it is due; the call may set a new one.
+  auto service_timer = [&] {
+    if (timer_due_ms_ < 0 || timer_due_ms_ > monotonic_ms()) return;
+    timer_due_ms_ = -1;
     curl_multi_socket_action(multi_.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+  };
+  if (n <= 0) {
+    service_timer();
   } else {
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == watch_fd) {
@@ -275,7 +283,7 @@ bool Fetcher::poll(int watch_fd, int max_wait_ms, std::vector<FetchResult>& done
       curl_multi_socket_action(multi_.get(), events[i].data.fd, flags, &running);
     }
     // libcurl wants its timer serviced even when sockets are busy.
-    if (timer_ms_ == 0) curl_multi_socket_action(multi_.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+    service_timer();
   }
   collect(done);
   return watch_ready;

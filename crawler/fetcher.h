@@ -74,7 +74,9 @@ class Fetcher {
   FetcherConfig config_;
   CurlMulti multi_;  // declared before transfers_: easy handles leave it before it dies
   common::UniqueFd epoll_;
-  long timer_ms_ = -1;  // libcurl's requested timeout; -1 = none
+  // libcurl's one-shot timer (CURLMOPT_TIMERFUNCTION): when it is due, CLOCK_MONOTONIC ms;
+  // -1 = none. Cleared when it fires: treating it as repeating spins on a 0 ms timeout.
+  std::int64_t timer_due_ms_ = -1;
   std::list<std::unique_ptr<Transfer>> transfers_;
   std::vector<FetchResult> failed_;  // transfers that failed before starting
   int watched_fd_ = -1;              // the extra fd currently registered in epoll_ (EPOLLIN)

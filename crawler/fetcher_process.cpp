@@ -31,7 +31,7 @@ common::Result<common::UniqueFd> connect_with_retry(const std::string& name) {
 
 namespace {
 
-constexpr std::size_t kMaxUnsentResultBytes = 16u << 20;
+constexpr std::size_t kMaxUnsentResultBytes = 4u << 20;
 
 // Worth another attempt: 429, 5xx, timeouts and connection failures (never other 4xx).
 bool is_transient_failure(const FetchResult& result) {

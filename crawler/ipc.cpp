@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -143,41 +144,69 @@ IoStatus write_frame(int fd, std::string_view payload) {
   return IoStatus::Ok;
 }
 
-bool FrameWriter::add(std::string_view payload) {
+bool FrameWriter::add(std::string_view payload) { return add(std::string(payload)); }
+
+bool FrameWriter::add(std::string&& payload) {
   if (payload.size() > kMaxFrameBytes) return false;
+  Frame frame;
   const auto length = static_cast<std::uint32_t>(payload.size());
-  char header[4];
-  std::memcpy(header, &length, sizeof length);
-  buffer_.append(header, sizeof header);
-  buffer_.append(payload);
+  std::memcpy(frame.header, &length, sizeof length);
+  frame.payload = std::move(payload);
+  pending_bytes_ += sizeof frame.header + frame.payload.size();
+  frames_.push_back(std::move(frame));
   return true;
 }
 
 IoStatus FrameWriter::flush(int fd) {
-  while (start_ < buffer_.size()) {
-    ssize_t n = ::send(fd, buffer_.data() + start_, buffer_.size() - start_,
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
+  constexpr std::size_t kMaxFramesPerCall = 32;
+  while (!frames_.empty()) {
+    iovec iov[2 * kMaxFramesPerCall];
+    std::size_t count = 0;
+    std::size_t skip = written_;
+    for (std::size_t i = 0; i < frames_.size() && i < kMaxFramesPerCall; ++i) {
+      Frame& frame = frames_[i];
+      const iovec parts[2] = {{frame.header, sizeof frame.header},
+                              {frame.payload.data(), frame.payload.size()}};
+      for (const iovec& part : parts) {
+        if (skip >= part.iov_len) {  // written already (only in the front frame)
+          skip -= part.iov_len;
+          continue;
+        }
+        iov[count].iov_base = static_cast<char*>(part.iov_base) + skip;
+        iov[count].iov_len = part.iov_len - skip;
+        skip = 0;
+        ++count;
+      }
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::WouldBlock;
       return errno == EPIPE || errno == ECONNRESET ? IoStatus::Closed : IoStatus::Error;
     }
-    start_ += static_cast<std::size_t>(n);
+    auto sent = static_cast<std::size_t>(n);
+    pending_bytes_ -= sent;
+    while (sent > 0) {  // drop the frames now fully written
+      const std::size_t front_left = sizeof(Frame::header) + frames_.front().payload.size() - written_;
+      if (sent < front_left) {
+        written_ += sent;
+        break;
+      }
+      sent -= front_left;
+      written_ = 0;
+      frames_.pop_front();
+    }
   }
-  if (start_ == buffer_.size()) {
-    clear();
-    return IoStatus::Ok;
-  }
-  if (start_ > (1u << 20) && start_ * 2 > buffer_.size()) {
-    buffer_.erase(0, start_);
-    start_ = 0;
-  }
-  return IoStatus::WouldBlock;
+  return IoStatus::Ok;
 }
 
 void FrameWriter::clear() {
-  buffer_.clear();
-  start_ = 0;
+  frames_.clear();
+  written_ = 0;
+  pending_bytes_ = 0;
 }
 
 IoStatus FrameReader::fill(int fd) {

@@ -9,6 +9,7 @@
 // wait (or see WouldBlock) instead of growing memory.
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,15 +49,23 @@ class FrameWriter {
  public:
   // False (nothing queued) if the payload is over kMaxFrameBytes.
   bool add(std::string_view payload);
+  bool add(std::string&& payload);
   // Ok: everything written; WouldBlock: some left (poll for POLLOUT); Closed or Error.
   IoStatus flush(int fd);
-  bool pending() const { return start_ < buffer_.size(); }
-  std::size_t pending_bytes() const { return buffer_.size() - start_; }
+  bool pending() const { return pending_bytes_ > 0; }
+  std::size_t pending_bytes() const { return pending_bytes_; }
   void clear();
 
  private:
-  std::string buffer_;
-  std::size_t start_ = 0;
+  // One queued frame: its length prefix and payload, written with one sendmsg (no copy into
+  // a contiguous buffer, nothing moved as the front is written).
+  struct Frame {
+    char header[4];
+    std::string payload;
+  };
+  std::deque<Frame> frames_;
+  std::size_t written_ = 0;  // bytes of frames_.front() (header + payload) already sent
+  std::size_t pending_bytes_ = 0;
 };
 
 // Accumulates bytes from a non-blocking stream and splits them into frames.

@@ -29,9 +29,12 @@ namespace crawler {
 
 namespace {
 
-// A batch commits when it holds this many pages or its oldest page waited this long.
-constexpr std::size_t kBatchPages = 256;
-constexpr std::int64_t kBatchMaxWaitMs = 50;
+// Group commit: a batch commits as soon as no result is waiting (so an idle parser adds no
+// latency), else when it holds kBatchPages pages or its oldest page waited kBatchMaxWaitMs.
+// While results keep coming, larger transactions write each B-tree page touched by many
+// links once instead of once per small commit (docs/PERFORMANCE.md, scenario 3).
+constexpr std::size_t kBatchPages = 1024;
+constexpr std::int64_t kBatchMaxWaitMs = 500;
 constexpr std::size_t kMaxSitemaps = 1000;  // Sitemap lines stored per robots.txt
 // The parser's SQLite page cache. Every link is a lookup and usually an insert into three
 // B-trees keyed by hash (urls, frontier_by_url, link_edges_by_target), i.e. at random places;
@@ -201,11 +204,8 @@ class ParserWorker {
     if (urgent_) return true;
     return !batch_.empty() && (batch_.size() >= kBatchPages || now_ms - batch_started_ms_ >= kBatchMaxWaitMs);
   }
-  std::int64_t wait_ms(std::int64_t now_ms) const {
-    if (urgent_) return 0;
-    if (batch_.empty()) return 1000;
-    return std::max<std::int64_t>(0, batch_started_ms_ + kBatchMaxWaitMs - now_ms);
-  }
+  // Something to commit: the next idle moment commits it.
+  bool pending() const { return urgent_ || !batch_.empty(); }
 
   // Commits the batch and tells the coordinator. False if the store failed.
   bool commit() {
@@ -315,7 +315,11 @@ int run_parser_process(const CrawlOptions& options) {
   FetchResult result;
   for (;;) {
     epoll_event events[64];
-    int n = ::epoll_wait(epoll.get(), events, 64, static_cast<int>(worker.wait_ms(monotonic_ms())));
+    int n = ::epoll_wait(epoll.get(), events, 64, worker.pending() ? 0 : 1000);
+    if (n == 0 && worker.pending()) {  // nothing waiting: commit now
+      if (!worker.commit()) return 1;
+      continue;
+    }
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == kParserListenFd) {

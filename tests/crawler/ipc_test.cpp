@@ -74,7 +74,7 @@ TEST_CASE("ipc: a FrameWriter refuses an oversized frame and reports a closed re
   REQUIRE_FALSE(out.add(huge));
   REQUIRE(out.pending_bytes() == 0);
 
-  REQUIRE(out.add("hello"));
+  REQUIRE(out.add(std::string("hello")));
   pair.reader.reset();
   REQUIRE(out.flush(pair.writer.get()) == IoStatus::Closed);
 }
