@@ -104,46 +104,6 @@ Result<UniqueFd> connect_abstract(const std::string& name) {
   return fd;
 }
 
-IoStatus write_frame(int fd, std::string_view payload) {
-  if (payload.size() > kMaxFrameBytes) return IoStatus::Error;
-  const auto length = static_cast<std::uint32_t>(payload.size());
-  char header[4];
-  std::memcpy(header, &length, sizeof length);
-  iovec parts[2] = {{header, sizeof header},
-                    {const_cast<char*>(payload.data()), payload.size()}};
-  std::size_t total = sizeof header + payload.size(), done = 0;
-  while (done < total) {
-    msghdr msg{};
-    iovec iov[2];
-    int count = 0;
-    std::size_t skip = done;
-    for (auto& part : parts) {
-      if (skip >= part.iov_len) {
-        skip -= part.iov_len;
-        continue;
-      }
-      iov[count].iov_base = static_cast<char*>(part.iov_base) + skip;
-      iov[count].iov_len = part.iov_len - skip;
-      skip = 0;
-      ++count;
-    }
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<std::size_t>(count);
-    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {  // a non-blocking fd: wait until writable
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, 1000);
-        continue;
-      }
-      return errno == EPIPE || errno == ECONNRESET ? IoStatus::Closed : IoStatus::Error;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return IoStatus::Ok;
-}
-
 bool FrameWriter::add(std::string_view payload) { return add(std::string(payload)); }
 
 bool FrameWriter::add(std::string&& payload) {

@@ -39,12 +39,10 @@ IoStatus recv_packet(int fd, std::string& message, Blocking blocking);
 [[nodiscard]] common::Result<common::UniqueFd> listen_abstract(const std::string& name);
 [[nodiscard]] common::Result<common::UniqueFd> connect_abstract(const std::string& name);
 
-// Writes a u32 length and the payload, retrying until all is written. Blocking fd.
-IoStatus write_frame(int fd, std::string_view payload);
-
 // Frames waiting for a non-blocking stream: add() queues, flush() writes what the socket
-// takes now. For a writer that must never block on its reader (the coordinator, whose reader
-// may itself be waiting for the coordinator to read its events).
+// takes now. For writers that must never block on their reader: the fetchers (a busy parser
+// must not stall their transfers) and the coordinator (the parser may itself be waiting for
+// the coordinator to read its events).
 class FrameWriter {
  public:
   // False (nothing queued) if the payload is over kMaxFrameBytes.
