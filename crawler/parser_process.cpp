@@ -30,11 +30,14 @@ namespace crawler {
 namespace {
 
 // Group commit: a batch commits as soon as no result is waiting (so an idle parser adds no
-// latency), else when it holds kBatchPages pages or its oldest page waited kBatchMaxWaitMs.
-// While results keep coming, larger transactions write each B-tree page touched by many
-// links once instead of once per small commit (docs/PERFORMANCE.md, scenario 3).
-constexpr std::size_t kBatchPages = 1024;
-constexpr std::int64_t kBatchMaxWaitMs = 500;
+// latency), else when it holds kBatchPages pages or kBatchMaxBytes of strings, or its oldest
+// page waited kBatchMaxWaitMs. While results keep coming, larger transactions write each
+// B-tree page touched by many links once instead of once per small commit: on the scale
+// scenario's plateau a commit was ~40 pages at 500 ms (docs/PERFORMANCE.md, scenario 3).
+// The bytes bound the batch's memory; the wait bounds how stale `crawler query` can be.
+constexpr std::size_t kBatchPages = 4096;
+constexpr std::size_t kBatchMaxBytes = 16u << 20;
+constexpr std::int64_t kBatchMaxWaitMs = 5000;
 constexpr std::size_t kMaxSitemaps = 1000;  // Sitemap lines stored per robots.txt
 // The parser's SQLite page cache. Every link is a lookup and usually an insert into three
 // B-trees keyed by hash (urls, frontier_by_url, link_edges_by_target), i.e. at random places;
@@ -81,6 +84,17 @@ storage::RobotsAccess robots_access(const FetchResult& result) {
     return storage::RobotsAccess::AllowAll;
   }
   return storage::RobotsAccess::DisallowAll;
+}
+
+// About the memory a PageWrite holds: its strings' bytes plus a fixed cost per link.
+std::size_t write_bytes(const storage::PageWrite& write) {
+  const storage::PageRecord& p = write.page;
+  std::size_t n = sizeof write + p.url.size() + p.final_url.size() + p.title.size() +
+                  p.text.size() + p.error_detail.size() + p.canonical.size();
+  for (const auto& link : write.links) {
+    n += sizeof link + link.url.size() + link.host.size() + link.skip_reason.size();
+  }
+  return n;
 }
 
 // What the coordinator learns about a task once its result is durable.
@@ -167,6 +181,7 @@ class ParserWorker {
     }
     if (batch_.empty()) batch_started_ms_ = monotonic_ms();
     committed_.tasks.push_back(committed_task(result));
+    batch_bytes_ += write_bytes(write);
     batch_.push_back(std::move(write));
     return true;
   }
@@ -202,7 +217,8 @@ class ParserWorker {
 
   bool due(std::int64_t now_ms) const {
     if (urgent_) return true;
-    return !batch_.empty() && (batch_.size() >= kBatchPages || now_ms - batch_started_ms_ >= kBatchMaxWaitMs);
+    return !batch_.empty() && (batch_.size() >= kBatchPages || batch_bytes_ >= kBatchMaxBytes ||
+                               now_ms - batch_started_ms_ >= kBatchMaxWaitMs);
   }
   // Something to commit: the next idle moment commits it.
   bool pending() const { return urgent_ || !batch_.empty(); }
@@ -226,6 +242,7 @@ class ParserWorker {
       if (send_packet(kParserEventFd, encode(part), Blocking::Yes) != IoStatus::Ok) return false;
     }
     batch_.clear();
+    batch_bytes_ = 0;
     committed_ = Committed{};
     urgent_ = false;
     return true;
@@ -243,6 +260,7 @@ class ParserWorker {
   std::vector<storage::PageWrite> batch_;
   Committed committed_;
   std::int64_t batch_started_ms_ = 0;
+  std::size_t batch_bytes_ = 0;  // string bytes held by batch_ (write_bytes)
 };
 
 }  // namespace
