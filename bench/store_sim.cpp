@@ -1,0 +1,195 @@
+// bench_store_sim: the parser's SQLite write pattern on the scale scenario, without the
+// crawler around it, to see how the store alone slows down as the URL count grows.
+//
+//   bench_store_sim --layout current|compact [--batch PAGES] [--sorted] [--urls N] DB
+//
+// Each simulated page takes the next queued URL from the frontier, stores a page row, marks
+// its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
+// site, like bench_server's). Prints pages/s for every tenth of --urls. Layouts:
+//   current  the schema as it is (storage/schema.cpp, reduced to the columns written here):
+//            urls keyed by the URL hash, frontier_by_url, link_edges_by_target;
+//   compact  what a 3 -> 4 migration could make it: urls in discovery order with a UNIQUE
+//            index on the hash, frontier rows deleted by seq, no link_edges_by_target.
+// --sorted processes a batch's links in hash order (one pass over each index per commit).
+// The pragmas are the parser's (crawler/parser_process.cpp). docs/PERFORMANCE.md has results.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+sqlite3* g_db = nullptr;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "bench_store_sim: %s: %s\n", what.c_str(), sqlite3_errmsg(g_db));
+  std::exit(1);
+}
+
+void exec(const char* sql) {
+  if (sqlite3_exec(g_db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) die(sql);
+}
+
+// Statements live until exit; the process is short-lived and sqlite3_close is not needed.
+sqlite3_stmt* prepare(const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(g_db, sql, -1, &s, nullptr) != SQLITE_OK) die(sql);
+  return s;
+}
+
+bool step(sqlite3_stmt* s) {  // true if a row came back
+  const int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) die("step");
+  const bool row = rc == SQLITE_ROW;
+  sqlite3_reset(s);
+  return row;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: bench_store_sim --layout current|compact [--batch PAGES] [--sorted] "
+               "[--urls N] DB\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string layout, path;
+  int batch = 1000;
+  bool sorted = false;
+  long target = 10'000'000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--layout" && i + 1 < argc) layout = argv[++i];
+    else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
+    else if (a == "--urls" && i + 1 < argc) target = std::atol(argv[++i]);
+    else if (a == "--sorted") sorted = true;
+    else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
+    else return usage();
+  }
+  if ((layout != "current" && layout != "compact") || path.empty() || batch < 1 || target < 10) {
+    return usage();
+  }
+  const bool compact = layout == "compact";
+  std::remove(path.c_str());
+  std::remove((path + "-wal").c_str());
+  std::remove((path + "-shm").c_str());
+  if (sqlite3_open(path.c_str(), &g_db) != SQLITE_OK) die("open " + path);
+  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-98304; "
+       "PRAGMA wal_autocheckpoint=16384;");
+  exec(compact ? "CREATE TABLE urls(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, "
+                 "url TEXT NOT NULL, host TEXT NOT NULL, depth INTEGER NOT NULL, "
+                 "state TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+                 "discovered_at TEXT NOT NULL)"
+               : "CREATE TABLE urls(id INTEGER PRIMARY KEY, url TEXT NOT NULL, "
+                 "host TEXT NOT NULL, depth INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, "
+                 "attempts INTEGER NOT NULL DEFAULT 0, discovered_at TEXT NOT NULL)");
+  exec("CREATE TABLE frontier(seq INTEGER PRIMARY KEY AUTOINCREMENT, url_id INTEGER NOT NULL, "
+       "url TEXT NOT NULL, depth INTEGER NOT NULL)");
+  exec("CREATE TABLE pages(url_id INTEGER PRIMARY KEY, url TEXT NOT NULL, status INTEGER, "
+       "fetched_at TEXT NOT NULL, title TEXT)");
+  exec("CREATE TABLE link_edges(from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, "
+       "follow INTEGER NOT NULL, PRIMARY KEY(from_id, to_id)) WITHOUT ROWID");
+  if (!compact) {
+    exec("CREATE INDEX frontier_by_url ON frontier(url_id)");
+    exec("CREATE INDEX link_edges_by_target ON link_edges(to_id)");
+  }
+  sqlite3_stmt* next = prepare("SELECT seq, url_id FROM frontier WHERE seq > ? ORDER BY seq LIMIT 1");
+  sqlite3_stmt* insert_page =
+      prepare("INSERT INTO pages VALUES(?, ?, 200, '2026-11-23T10:00:00.000Z', 'a title')");
+  sqlite3_stmt* mark_done = prepare("UPDATE urls SET state = 'done' WHERE id = ?");
+  sqlite3_stmt* dequeue = prepare(compact ? "DELETE FROM frontier WHERE seq = ?"
+                                          : "DELETE FROM frontier WHERE url_id = ?");
+  sqlite3_stmt* insert_edge = prepare("INSERT OR IGNORE INTO link_edges VALUES(?, ?, 1)");
+  sqlite3_stmt* select_url = prepare("SELECT depth, state FROM urls WHERE id = ?");
+  sqlite3_stmt* insert_url = prepare(
+      "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
+      "VALUES(?, ?, ?, 1, 'queued', '2026-11-23T10:00:00.000Z')");
+  sqlite3_stmt* enqueue = prepare("INSERT INTO frontier(url_id, url, depth) VALUES(?, ?, 1)");
+
+  std::mt19937_64 rng(1);
+  auto random_id = [&] { return static_cast<std::int64_t>(rng() >> 1); };
+  auto url_of = [](std::int64_t id) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "http://127.0.1.%d:8080/p/%lld", static_cast<int>(id % 100) + 10,
+                  static_cast<long long>(id));
+    return std::string(buf);
+  };
+  long urls = 0, pages = 0, pages_at_mark = 0, next_mark = target / 10;
+  std::int64_t cursor = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> links;  // (to, from)
+  auto add_link = [&](std::int64_t to, std::int64_t from) {
+    sqlite3_bind_int64(insert_edge, 1, from);
+    sqlite3_bind_int64(insert_edge, 2, to);
+    step(insert_edge);
+    sqlite3_bind_int64(select_url, 1, to);
+    if (step(select_url)) return;
+    const std::string url = url_of(to);
+    sqlite3_bind_int64(insert_url, 1, to);
+    sqlite3_bind_text(insert_url, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_url, 3, url.c_str() + 7, static_cast<int>(url.find('/', 7) - 7),
+                      SQLITE_TRANSIENT);
+    step(insert_url);
+    sqlite3_bind_int64(enqueue, 1, to);
+    sqlite3_bind_text(enqueue, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+    step(enqueue);
+    ++urls;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  auto mark = start;
+  while (urls < target) {
+    exec("BEGIN IMMEDIATE");
+    for (int b = 0; b < batch; ++b) {
+      sqlite3_bind_int64(next, 1, cursor);
+      std::int64_t seq = 0, id = 0;
+      if (sqlite3_step(next) == SQLITE_ROW) {
+        seq = sqlite3_column_int64(next, 0);
+        id = sqlite3_column_int64(next, 1);
+      }
+      sqlite3_reset(next);
+      if (seq > 0) cursor = seq;
+      if (id == 0) id = random_id();  // the first page: a seed
+      const std::string url = url_of(id);
+      sqlite3_bind_int64(insert_page, 1, id);
+      sqlite3_bind_text(insert_page, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+      step(insert_page);
+      sqlite3_bind_int64(mark_done, 1, id);
+      step(mark_done);
+      sqlite3_bind_int64(dequeue, 1, compact ? seq : id);
+      step(dequeue);
+      for (int l = 0; l < 100; ++l) {
+        if (sorted) links.emplace_back(random_id(), id);
+        else add_link(random_id(), id);
+      }
+      ++pages;
+    }
+    if (sorted) {
+      std::sort(links.begin(), links.end());
+      for (const auto& [to, from] : links) add_link(to, from);
+      links.clear();
+    }
+    exec("COMMIT");
+    if (urls >= next_mark) {
+      const auto now = std::chrono::steady_clock::now();
+      const double s = std::chrono::duration<double>(now - mark).count();
+      std::printf("%s batch %d%s: %ld urls: %.1f pages/s\n", layout.c_str(), batch,
+                  sorted ? " sorted" : "", urls, static_cast<double>(pages - pages_at_mark) / s);
+      std::fflush(stdout);
+      mark = now;
+      pages_at_mark = pages;
+      next_mark += target / 10;
+    }
+  }
+  std::printf("total %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return 0;
+}
