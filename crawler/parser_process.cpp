@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "common/hash.h"
+#include "crawler/batch_policy.h"
 #include "crawler/ipc.h"
 #include "crawler/link_filter.h"
 #include "crawler/messages.h"
@@ -29,15 +30,6 @@ namespace crawler {
 
 namespace {
 
-// Group commit: a batch commits as soon as no result is waiting (so an idle parser adds no
-// latency), else when it holds kBatchPages pages or kBatchMaxBytes of strings, or its oldest
-// page waited kBatchMaxWaitMs. While results keep coming, larger transactions write each
-// B-tree page touched by many links once instead of once per small commit: on the scale
-// scenario's plateau a commit was ~40 pages at 500 ms (docs/PERFORMANCE.md, scenario 3).
-// The bytes bound the batch's memory; the wait bounds how stale `crawler query` can be.
-constexpr std::size_t kBatchPages = 4096;
-constexpr std::size_t kBatchMaxBytes = 16u << 20;
-constexpr std::int64_t kBatchMaxWaitMs = 5000;
 constexpr std::size_t kMaxSitemaps = 1000;  // Sitemap lines stored per robots.txt
 // The parser's SQLite page cache. Every link is a lookup and usually an insert into three
 // B-trees keyed by hash (urls, frontier_by_url, link_edges_by_target), i.e. at random places;
@@ -86,7 +78,8 @@ storage::RobotsAccess robots_access(const FetchResult& result) {
   return storage::RobotsAccess::DisallowAll;
 }
 
-// About the memory a PageWrite holds: its strings' bytes plus a fixed cost per link.
+// About the memory a PageWrite holds: its strings' lengths plus the objects' own sizes
+// (allocation slack can add to it; the bound is approximate).
 std::size_t write_bytes(const storage::PageWrite& write) {
   const storage::PageRecord& p = write.page;
   std::size_t n = sizeof write + p.url.size() + p.final_url.size() + p.title.size() +
@@ -115,7 +108,8 @@ class ParserWorker {
         store_(std::move(store)),
         scope_(std::move(scope)),
         filter_(std::move(filter)),
-        agent_token_(options.effective_robots_agent()) {
+        agent_token_(options.effective_robots_agent()),
+        policy_(batch_limits_for_watchdog(options.watchdog_s)) {
     extract_.agent_token = agent_token_;
     extract_.max_links = static_cast<std::size_t>(std::max(0, options.max_links_per_page));
     extract_.max_text_bytes =
@@ -215,10 +209,9 @@ class ParserWorker {
     return true;
   }
 
+  // Due although results are still waiting (BatchPolicy); else the next idle moment commits.
   bool due(std::int64_t now_ms) const {
-    if (urgent_) return true;
-    return !batch_.empty() && (batch_.size() >= kBatchPages || batch_bytes_ >= kBatchMaxBytes ||
-                               now_ms - batch_started_ms_ >= kBatchMaxWaitMs);
+    return urgent_ || policy_.due(batch_.size(), batch_bytes_, batch_started_ms_, now_ms);
   }
   // Something to commit: the next idle moment commits it.
   bool pending() const { return urgent_ || !batch_.empty(); }
@@ -226,11 +219,13 @@ class ParserWorker {
   // Commits the batch and tells the coordinator. False if the store failed.
   bool commit() {
     if (batch_.empty() && committed_.tasks.empty()) return true;
+    const std::int64_t started_ms = monotonic_ms();
     auto summary = store_->write_batch(batch_);
     if (!summary) {
       std::cerr << "parser: cannot store results: " << summary.error().context << '\n';
       return false;
     }
+    policy_.committed(batch_.size(), monotonic_ms() - started_ms);
     committed_.urls_queued = summary->urls_queued;
     // Split so each message stays far below the packet limit.
     for (std::size_t i = 0; i < committed_.tasks.size(); i += 256) {
@@ -260,7 +255,8 @@ class ParserWorker {
   std::vector<storage::PageWrite> batch_;
   Committed committed_;
   std::int64_t batch_started_ms_ = 0;
-  std::size_t batch_bytes_ = 0;  // string bytes held by batch_ (write_bytes)
+  std::size_t batch_bytes_ = 0;  // about the memory batch_ holds (write_bytes)
+  BatchPolicy policy_;
 };
 
 }  // namespace

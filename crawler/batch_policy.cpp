@@ -1,0 +1,42 @@
+#include "crawler/batch_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace crawler {
+
+namespace {
+constexpr std::size_t kMinPageLimit = 16;  // below this a commit costs more than it saves
+}  // namespace
+
+BatchLimits batch_limits_for_watchdog(double watchdog_s) {
+  BatchLimits limits;
+  const auto quarter_ms = static_cast<std::int64_t>(std::max(0.0, watchdog_s) * 250.0);
+  limits.commit_budget_ms = std::clamp<std::int64_t>(quarter_ms, 1, limits.max_wait_ms);
+  return limits;
+}
+
+BatchPolicy::BatchPolicy(BatchLimits limits)
+    : limits_(limits),
+      page_limit_(std::clamp(limits.first_pages, std::min(kMinPageLimit, limits.max_pages),
+                             std::max<std::size_t>(1, limits.max_pages))) {}
+
+bool BatchPolicy::due(std::size_t pages, std::size_t bytes, std::int64_t started_ms,
+                      std::int64_t now_ms) const {
+  if (pages == 0) return false;
+  return pages >= page_limit_ || bytes >= limits_.max_bytes ||
+         now_ms - started_ms >= limits_.max_wait_ms;
+}
+
+void BatchPolicy::committed(std::size_t pages, std::int64_t elapsed_ms) {
+  if (pages == 0) return;
+  const double ms_per_page = static_cast<double>(std::max<std::int64_t>(1, elapsed_ms)) /
+                             static_cast<double>(pages);
+  const double fits = static_cast<double>(limits_.commit_budget_ms) / ms_per_page;
+  const double grown = 2.0 * static_cast<double>(std::max(page_limit_, pages));
+  const double next = std::min({fits, grown, static_cast<double>(limits_.max_pages)});
+  const std::size_t floor = std::min(kMinPageLimit, std::max<std::size_t>(1, limits_.max_pages));
+  page_limit_ = std::max(floor, static_cast<std::size_t>(std::floor(next)));
+}
+
+}  // namespace crawler

@@ -1,0 +1,90 @@
+// Tests crawler/batch_policy.h: when the parser commits a batch that keeps growing.
+
+#include "crawler/batch_policy.h"
+
+#include <catch2/catch.hpp>
+#include <cstddef>
+#include <cstdint>
+
+namespace {
+
+using crawler::BatchLimits;
+using crawler::BatchPolicy;
+
+BatchLimits limits(std::size_t max_pages, std::size_t max_bytes, std::int64_t max_wait_ms,
+                   std::int64_t budget_ms, std::size_t first_pages) {
+  BatchLimits l;
+  l.max_pages = max_pages;
+  l.max_bytes = max_bytes;
+  l.max_wait_ms = max_wait_ms;
+  l.commit_budget_ms = budget_ms;
+  l.first_pages = first_pages;
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("batch_policy: a batch is due at the first limit it reaches", "[crawler][batch]") {
+  const BatchPolicy policy(limits(4096, 1000, 5000, 5000, 100));
+  struct Row {
+    std::size_t pages, bytes;
+    std::int64_t age_ms;
+    bool due;
+  };
+  const Row rows[] = {
+      {0, 5000, 9000, false},  // nothing to commit, whatever the clock says
+      {1, 0, 0, false},        {99, 999, 4999, false},
+      {100, 0, 0, true},       // the page limit (first_pages before any commit was timed)
+      {1, 1000, 0, true},      // the byte limit
+      {1, 0, 5000, true},      // the oldest page waited max_wait_ms
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.pages, row.bytes, row.age_ms);
+    CHECK(policy.due(row.pages, row.bytes, 1000, 1000 + row.age_ms) == row.due);
+  }
+}
+
+TEST_CASE("batch_policy: the page limit follows the commit time, within its bounds",
+          "[crawler][batch]") {
+  BatchPolicy policy(limits(4096, 1u << 30, 5000, 1000, 256));
+  REQUIRE(policy.page_limit() == 256);
+
+  // Fast commits: the limit at most doubles per commit, up to max_pages.
+  policy.committed(256, 10);  // 0.04 ms a page: 1000 ms would fit 25,600 pages
+  CHECK(policy.page_limit() == 512);
+  policy.committed(512, 20);
+  CHECK(policy.page_limit() == 1024);
+  for (int i = 0; i < 5; ++i) policy.committed(policy.page_limit(), 1);
+  CHECK(policy.page_limit() == 4096);
+
+  // Slow commits (a database past its cache): 10 ms a page, so 100 pages fit the budget.
+  policy.committed(4096, 40960);
+  CHECK(policy.page_limit() == 100);
+  CHECK(policy.due(100, 0, 0, 1));
+
+  // Pathologically slow: never below the floor of 16 pages.
+  policy.committed(100, 1000000);
+  CHECK(policy.page_limit() == 16);
+
+  // An empty commit (only Committed messages) teaches nothing.
+  policy.committed(0, 5000);
+  CHECK(policy.page_limit() == 16);
+}
+
+TEST_CASE("batch_policy: a short watchdog gets a short commit budget", "[crawler][batch]") {
+  struct Row {
+    double watchdog_s;
+    std::int64_t budget_ms;
+  };
+  // A quarter of the watchdog, at most max_wait_ms (5 s), at least 1 ms.
+  for (const Row row : {Row{60, 5000}, Row{20, 5000}, Row{8, 2000}, Row{1, 250}, Row{0, 1}}) {
+    CAPTURE(row.watchdog_s);
+    const BatchLimits l = crawler::batch_limits_for_watchdog(row.watchdog_s);
+    CHECK(l.commit_budget_ms == row.budget_ms);
+    CHECK(l.max_wait_ms == 5000);
+  }
+  // With a 1 s watchdog and 10 ms a page, a commit holds at most 25 pages (about 250 ms).
+  BatchPolicy policy(crawler::batch_limits_for_watchdog(1));
+  policy.committed(256, 2560);
+  CHECK(policy.page_limit() == 25);
+}
