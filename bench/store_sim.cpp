@@ -1,11 +1,13 @@
 // bench_store_sim: the parser's SQLite write pattern on the scale scenario, without the
 // crawler around it, to see how the store alone slows down as the URL count grows.
 //
-//   bench_store_sim --layout current|compact [--batch PAGES] [--sorted] [--urls N] DB
+//   bench_store_sim --layout current|compact [--batch PAGES] [--sorted] [--urls N] NEW.db
 //
 // Each simulated page takes the next queued URL from the frontier, stores a page row, marks
 // its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
-// site, like bench_server's). Prints pages/s for every tenth of --urls. Layouts:
+// site, like bench_server's). Prints pages/s for every tenth of --urls. Left out: the FTS
+// text, the pages_by_status index and the robots tables. With --sorted the first batch's
+// pages are all seeds (the frontier is empty until it commits). Layouts:
 //   current  the schema as it is (storage/schema.cpp, reduced to the columns written here):
 //            urls keyed by the URL hash, frontier_by_url, link_edges_by_target;
 //   compact  what a 3 -> 4 migration could make it: urls in discovery order with a UNIQUE
@@ -56,7 +58,7 @@ bool step(sqlite3_stmt* s) {  // true if a row came back
 int usage() {
   std::fprintf(stderr,
                "usage: bench_store_sim --layout current|compact [--batch PAGES] [--sorted] "
-               "[--urls N] DB\n");
+               "[--urls N] NEW.db\n");
   return 2;
 }
 
@@ -80,9 +82,12 @@ int main(int argc, char** argv) {
     return usage();
   }
   const bool compact = layout == "compact";
-  std::remove(path.c_str());
-  std::remove((path + "-wal").c_str());
-  std::remove((path + "-shm").c_str());
+  // A new file only: never write into (or delete) a crawl database given by mistake.
+  if (sqlite3_open_v2(path.c_str(), &g_db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+    std::fprintf(stderr, "bench_store_sim: %s exists; give the path of a new file\n", path.c_str());
+    return 2;
+  }
+  sqlite3_close(g_db);
   if (sqlite3_open(path.c_str(), &g_db) != SQLITE_OK) die("open " + path);
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-98304; "
        "PRAGMA wal_autocheckpoint=16384;");
