@@ -7,12 +7,13 @@ namespace crawler {
 
 namespace {
 constexpr std::size_t kMinPageLimit = 16;  // below this a commit costs more than it saves
+constexpr std::int64_t kMaxCommitBudgetMs = 15000;
 }  // namespace
 
 BatchLimits batch_limits_for_watchdog(double watchdog_s) {
   BatchLimits limits;
   const auto quarter_ms = static_cast<std::int64_t>(std::max(0.0, watchdog_s) * 250.0);
-  limits.commit_budget_ms = std::clamp<std::int64_t>(quarter_ms, 1, limits.max_wait_ms);
+  limits.commit_budget_ms = std::clamp<std::int64_t>(quarter_ms, 1, kMaxCommitBudgetMs);
   return limits;
 }
 

@@ -18,12 +18,13 @@ struct BatchLimits {
   std::size_t max_pages = 4096;
   std::size_t max_bytes = 16u << 20;  // about the memory the batch's strings hold
   std::int64_t max_wait_ms = 5000;
-  std::int64_t commit_budget_ms = 5000;
+  std::int64_t commit_budget_ms = 15000;
   std::size_t first_pages = 256;  // the page limit before any commit was timed
 };
 
 // The limits for a parser under a coordinator watchdog of `watchdog_s`: a commit should take
-// at most a quarter of it (and at most max_wait_ms).
+// at most a quarter of it, and at most 15 s (the default --watchdog, 60 s, gives 15 s: on a
+// large crawl the byte limit then usually ends a batch first).
 BatchLimits batch_limits_for_watchdog(double watchdog_s);
 
 class BatchPolicy {

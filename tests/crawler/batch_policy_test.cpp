@@ -76,8 +76,9 @@ TEST_CASE("batch_policy: a short watchdog gets a short commit budget", "[crawler
     double watchdog_s;
     std::int64_t budget_ms;
   };
-  // A quarter of the watchdog, at most max_wait_ms (5 s), at least 1 ms.
-  for (const Row row : {Row{60, 5000}, Row{20, 5000}, Row{8, 2000}, Row{1, 250}, Row{0, 1}}) {
+  // A quarter of the watchdog, at most 15 s, at least 1 ms.
+  for (const Row row : {Row{600, 15000}, Row{60, 15000}, Row{20, 5000}, Row{8, 2000},
+                        Row{1, 250}, Row{0, 1}}) {
     CAPTURE(row.watchdog_s);
     const BatchLimits l = crawler::batch_limits_for_watchdog(row.watchdog_s);
     CHECK(l.commit_budget_ms == row.budget_ms);
