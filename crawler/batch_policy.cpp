@@ -19,7 +19,8 @@ BatchLimits batch_limits_for_watchdog(double watchdog_s) {
 
 BatchPolicy::BatchPolicy(BatchLimits limits)
     : limits_(limits),
-      page_limit_(std::clamp(limits.first_pages, std::min(kMinPageLimit, limits.max_pages),
+      min_page_limit_(std::min(kMinPageLimit, std::max<std::size_t>(1, limits.max_pages))),
+      page_limit_(std::clamp(limits.first_pages, min_page_limit_,
                              std::max<std::size_t>(1, limits.max_pages))) {}
 
 bool BatchPolicy::due(std::size_t pages, std::size_t bytes, std::int64_t started_ms,
@@ -36,8 +37,7 @@ void BatchPolicy::committed(std::size_t pages, std::int64_t elapsed_ms) {
   const double fits = static_cast<double>(limits_.commit_budget_ms) / ms_per_page;
   const double grown = 2.0 * static_cast<double>(std::max(page_limit_, pages));
   const double next = std::min({fits, grown, static_cast<double>(limits_.max_pages)});
-  const std::size_t floor = std::min(kMinPageLimit, std::max<std::size_t>(1, limits_.max_pages));
-  page_limit_ = std::max(floor, static_cast<std::size_t>(std::floor(next)));
+  page_limit_ = std::max(min_page_limit_, static_cast<std::size_t>(std::floor(next)));
 }
 
 }  // namespace crawler

@@ -44,6 +44,7 @@ class BatchPolicy {
 
  private:
   BatchLimits limits_;
+  std::size_t min_page_limit_;  // kMinPageLimit, or max_pages if smaller
   std::size_t page_limit_;
 };
 
