@@ -1,8 +1,8 @@
 // bench_parse_floor: the "parse floor" of a crawl. Reads every .html file under DIR from disk
-// and parses each once with Gumbo (as the crawler's parser does), collecting a[href] values,
-// in one thread. Nothing else: no URL resolution, no storage, no IPC. Its CPU per page is the
-// cost our choice of HTML parser sets; the crawler cannot go below it without parsing in
-// parallel.
+// and parses each once with Gumbo, through the crawler's own parser::HtmlDocument (same
+// options, same allocator), collecting a[href] values, in one thread. Nothing else: no URL
+// resolution, no storage, no IPC. Its CPU per page is the cost our choice of HTML parser sets;
+// the crawler cannot go below it without parsing in parallel.
 //
 //   bench_parse_floor DIR [--print-links]
 //
@@ -21,27 +21,15 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "parser/html_document.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// Owns one Gumbo parse; the tree points into `html`, which must outlive it.
-class ParsedHtml {
- public:
-  explicit ParsedHtml(const std::string& html)
-      : output_(gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size())) {}
-  ~ParsedHtml() { gumbo_destroy_output(&kGumboDefaultOptions, output_); }
-  ParsedHtml(const ParsedHtml&) = delete;
-  ParsedHtml& operator=(const ParsedHtml&) = delete;
-  const GumboNode* root() const { return output_->root; }
-
- private:
-  GumboOutput* output_;
-};
 
 // Every a[href] value in document order; iterative, so deep documents cannot overflow the stack.
 void collect_hrefs(const GumboNode* root, std::vector<std::string>& out) {
@@ -107,8 +95,8 @@ int main(int argc, char** argv) {
     bytes += html.size();
     hrefs.clear();
     {
-      ParsedHtml parsed(html);
-      collect_hrefs(parsed.root(), hrefs);
+      const parser::HtmlDocument document(std::move(html));
+      collect_hrefs(document.root(), hrefs);
     }
     links += hrefs.size();
     if (print_links) {

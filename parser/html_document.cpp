@@ -19,10 +19,12 @@ const GumboOptions& parse_options() noexcept {
 
 }  // namespace
 
-HtmlDocument::HtmlDocument(std::string html)
-    : html_(std::move(html)),
-      output_(gumbo_parse_with_options(&parse_options(), html_.data(), html_.size())) {}
+HtmlDocument::HtmlDocument(std::string html) : html_(std::move(html)) {
+  const GumboOptions options = arena_.options(parse_options());
+  output_ = gumbo_parse_with_options(&options, html_.data(), html_.size());
+}
 
-HtmlDocument::~HtmlDocument() { gumbo_destroy_output(&parse_options(), output_); }
+// No gumbo_destroy_output: every block of the tree is the arena's, released with it.
+HtmlDocument::~HtmlDocument() = default;
 
 }  // namespace parser

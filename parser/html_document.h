@@ -5,11 +5,14 @@
 
 #include <gumbo.h>
 
+#include "parser/gumbo_arena.h"
+
 namespace parser {
 
 class HtmlDocument {
  public:
-  // Parses `html` with Gumbo's default options. Never fails: Gumbo is total.
+  // Parses `html` with Gumbo's default options, except that parse errors are not recorded,
+  // into a GumboArena. Never fails: Gumbo is total.
   explicit HtmlDocument(std::string html);
   ~HtmlDocument();
   HtmlDocument(const HtmlDocument&) = delete;
@@ -20,7 +23,8 @@ class HtmlDocument {
 
  private:
   std::string html_;  // declared first: must outlive output_, whose nodes point into it
-  GumboOutput* output_;
+  GumboArena arena_;  // owns every block of the parse, output_ included
+  GumboOutput* output_ = nullptr;  // the arena's
 };
 
 }  // namespace parser

@@ -1,0 +1,170 @@
+#include "parser/gumbo_arena.h"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "parser/html_document.h"
+
+namespace {
+
+// The tree as text: element tags with their attributes, text, comments; children in order.
+void dump(const GumboNode* node, std::string& out) {
+  switch (node->type) {
+    case GUMBO_NODE_DOCUMENT:
+    case GUMBO_NODE_ELEMENT:
+    case GUMBO_NODE_TEMPLATE: {
+      const GumboVector* children = nullptr;
+      if (node->type == GUMBO_NODE_DOCUMENT) {
+        out += "#document(";
+        children = &node->v.document.children;
+      } else {
+        const GumboElement& element = node->v.element;
+        out += '<';
+        out += element.tag == GUMBO_TAG_UNKNOWN ? "?" : gumbo_normalized_tagname(element.tag);
+        for (unsigned i = 0; i < element.attributes.length; ++i) {
+          const auto* attribute = static_cast<const GumboAttribute*>(element.attributes.data[i]);
+          out += ' ';
+          out += attribute->name;
+          out += "=\"";
+          out += attribute->value;
+          out += '"';
+        }
+        out += ">(";
+        children = &element.children;
+      }
+      for (unsigned i = 0; i < children->length; ++i) {
+        dump(static_cast<const GumboNode*>(children->data[i]), out);
+      }
+      out += ')';
+      break;
+    }
+    default:
+      out += '[';
+      out += node->v.text.text;
+      out += ']';
+  }
+}
+
+std::string dump_with_malloc(const std::string& html) {
+  GumboOptions options = kGumboDefaultOptions;
+  options.max_errors = 0;
+  GumboOutput* output = gumbo_parse_with_options(&options, html.data(), html.size());
+  std::string out;
+  dump(output->document, out);
+  gumbo_destroy_output(&options, output);
+  return out;
+}
+
+std::string dump_with_arena(const std::string& html, parser::GumboArena& arena) {
+  GumboOptions base = kGumboDefaultOptions;
+  base.max_errors = 0;
+  const GumboOptions options = arena.options(base);
+  GumboOutput* output = gumbo_parse_with_options(&options, html.data(), html.size());
+  std::string out;
+  dump(output->document, out);
+  return out;  // no gumbo_destroy_output: the arena owns the tree
+}
+
+std::string repeat(const std::string& piece, int times) {
+  std::string out;
+  out.reserve(piece.size() * static_cast<std::size_t>(times));
+  for (int i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an arena parse builds the same tree as a malloc parse", "[gumbo_arena]") {
+  const std::string cases[] = {
+      "",
+      "plain text, no tags",
+      "<!doctype html><html><head><title>T</title></head><body><p>x</p></body></html>",
+      "<a href=/a>one</a><a href='/b' rel=nofollow>two</a><!-- note -->",
+      "<table><tr><td>misnested<p>para</td></tr></table><b><i>bold</b>italic</i>",
+      "<svg><a xlink:href=#x>svg link</a></svg><math><mi>x</mi></math>",
+      "<template><a href=/in-template>t</a></template><select><option>o</select>",
+      "<div>" + repeat("<div>", 3000) + "deep" + "</div>",           // deep open-element stack
+      "<p>" + std::string(300 * 1024, 'x') + "</p>",                 // one text node > 64 KiB
+      repeat("<a href=\"/page?id=1&amp;b=2\" title=t>link</a>\n", 5000),  // many small blocks
+  };
+  for (const auto& html : cases) {
+    CAPTURE(html.substr(0, 80));
+    parser::GumboArena arena;
+    CHECK(dump_with_arena(html, arena) == dump_with_malloc(html));
+  }
+}
+
+TEST_CASE("blocks are aligned and distinct, zero-byte ones included", "[gumbo_arena]") {
+  parser::GumboArena arena;
+  void* previous = nullptr;
+  for (std::size_t bytes : {0, 1, 7, 16, 17, 100, 4096, 65536, 65537, 300000}) {
+    CAPTURE(bytes);
+    void* block = arena.allocate(bytes);
+    REQUIRE(block != nullptr);
+    CHECK(reinterpret_cast<std::uintptr_t>(block) % alignof(std::max_align_t) == 0);
+    CHECK(block != previous);
+    std::memset(block, 0xab, bytes);  // writable over its whole size (ASan checks the bounds)
+    previous = block;
+  }
+  // 0, 65537 and 300000 bytes are malloc's; the rest share one chunk.
+  CHECK(arena.malloc_block_count() == 3);
+  CHECK(arena.chunk_count() == 1);
+}
+
+TEST_CASE("big blocks are freed when Gumbo frees them, small ones with the arena",
+          "[gumbo_arena]") {
+  parser::GumboArena arena;
+  void* big = arena.allocate(parser::GumboArena::kMaxSmallBlockBytes + 1);
+  void* small = arena.allocate(64);
+  REQUIRE(arena.malloc_block_count() == 1);
+  arena.deallocate(small);  // a no-op: released with its chunk
+  CHECK(arena.malloc_block_count() == 1);
+  arena.deallocate(big);
+  CHECK(arena.malloc_block_count() == 0);
+  arena.deallocate(nullptr);
+}
+
+TEST_CASE("past its chunk cap the arena falls back to malloc and free", "[gumbo_arena]") {
+  parser::GumboArena arena;
+  const std::size_t max_chunks =
+      parser::GumboArena::kMaxChunkBytes / parser::GumboArena::kChunkBytes;
+  const std::size_t block = parser::GumboArena::kMaxSmallBlockBytes;
+  const std::size_t blocks_to_fill = max_chunks * (parser::GumboArena::kChunkBytes / block);
+  for (std::size_t i = 0; i < blocks_to_fill; ++i) REQUIRE(arena.allocate(block) != nullptr);
+  CHECK(arena.chunk_count() == max_chunks);
+  CHECK(arena.malloc_block_count() == 0);
+  void* extra = arena.allocate(64);
+  CHECK(arena.chunk_count() == max_chunks);
+  CHECK(arena.malloc_block_count() == 1);
+  arena.deallocate(extra);
+  CHECK(arena.malloc_block_count() == 0);
+}
+
+TEST_CASE("chunks are reused across documents and the pool stays bounded", "[gumbo_arena]") {
+  {
+    auto arena = std::make_unique<parser::GumboArena>();
+    for (int i = 0; i < 100; ++i) {  // 100 chunks' worth
+      for (std::size_t b = 0; b < 4; ++b) {
+        REQUIRE(arena->allocate(parser::GumboArena::kMaxSmallBlockBytes) != nullptr);
+      }
+    }
+    REQUIRE(arena->chunk_count() == 100);
+  }
+  CHECK(parser::GumboArena::pooled_chunk_count() == parser::GumboArena::kMaxPooledChunks);
+  {
+    parser::GumboArena arena;
+    REQUIRE(arena.allocate(64) != nullptr);
+    CHECK(parser::GumboArena::pooled_chunk_count() == parser::GumboArena::kMaxPooledChunks - 1);
+  }
+  CHECK(parser::GumboArena::pooled_chunk_count() == parser::GumboArena::kMaxPooledChunks);
+}
+
+TEST_CASE("HtmlDocument parses into its arena", "[gumbo_arena]") {
+  const parser::HtmlDocument document("<html><body><a href=/x>x</a></body></html>");
+  REQUIRE(document.root() != nullptr);
+  CHECK(document.root()->type == GUMBO_NODE_ELEMENT);
+  CHECK(document.root()->v.element.tag == GUMBO_TAG_HTML);
+}
