@@ -250,6 +250,10 @@ int main(int argc, char** argv) {
                       "Discard the results and queue already in --db and start over");
   crawl_cmd->add_option("-w,--workers", crawl.workers, "Fetcher processes (0 = number of CPUs)")
       ->capture_default_str()->check(CLI::Range(0, 256));
+  crawl_cmd->add_option("--parse-threads", crawl.parse_threads,
+                        "Threads parsing HTML in the parser process (0 = number of CPUs); "
+                        "parsing is most of a crawl's CPU")
+      ->capture_default_str()->check(CLI::Range(0, 256));
   crawl_cmd->add_option("--concurrency", crawl.concurrency, "Transfers in flight per fetcher process")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   crawl_cmd->add_option("--per-host", crawl.per_host,

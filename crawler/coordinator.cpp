@@ -22,6 +22,7 @@
 #include "crawler/host_scheduler.h"
 #include "crawler/ipc.h"
 #include "crawler/messages.h"
+#include "crawler/parse_slots.h"
 #include "crawler/progress.h"
 #include "crawler/robots_gate.h"
 #include "crawler/scope.h"
@@ -96,6 +97,7 @@ class Coordinator {
   Result<void> spawn_fetcher();
   Result<void> spawn_parser();
   Result<void> replace_parser(int status);
+  std::unordered_set<std::int64_t> charged_parses() const;
   void check_watchdog(std::int64_t now);
   void refill();
   void apply(RobotsGate::Output& out, std::int64_t robots_started_ms);
@@ -109,7 +111,8 @@ class Coordinator {
   std::int64_t not_before_ms(std::int32_t status, std::int64_t retry_after_s) const;
   void release_slot(InFlight& flight, std::int64_t not_before, bool trouble = false);
   Result<void> reap_children(bool shutting_down);
-  void requeue_tasks_of(pid_t pid);
+  enum class Charge { No, Yes };  // whether requeued tasks count an attempt
+  void requeue_tasks_of(pid_t pid, Charge charge);
   void report_failure(InFlight flight, const std::string& why);
   void schedule_retry(InFlight flight, const Fetched& fetched);
   void release_due_retries(std::int64_t now_ms);
@@ -144,9 +147,12 @@ class Coordinator {
   int stop_requests_ = 0;
   int parser_restarts_ = 0;
   std::int64_t stop_started_ms_ = 0;
-  std::int64_t last_parsing_seq_ = -1;  // the page the parser started on last (Parsing)
+  // What each parse thread of the parser is on (shared memory); the pages the watchdog found
+  // hung there, charged when the killed parser is reaped.
+  ParseSlots parse_slots_;
+  std::unordered_set<std::int64_t> hung_parses_;
   // Watchdog: the last sign of life of each fetcher (Took, Fetched) and of the parser
-  // (Parsing, Committed); fetchers it killed, so their tasks fail as worker_hang.
+  // (Committed); fetchers it killed, so their tasks fail as worker_hang.
   std::unordered_map<pid_t, std::int64_t> fetcher_seen_ms_;
   std::int64_t parser_seen_ms_ = 0, last_watchdog_ms_ = 0;
   std::unordered_set<pid_t> hung_fetchers_;
@@ -241,6 +247,9 @@ Result<void> Coordinator::start_workers() {
   if (!listen) return common::error_of(listen);
   listen_fd_ = std::move(*listen);
 
+  auto slots = ParseSlots::create(options_.parse_threads);
+  if (!slots) return common::error_of(slots);
+  parse_slots_ = std::move(*slots);
   if (auto r = spawn_parser(); !r) return r;
   for (int i = 0; i < options_.workers; ++i) {
     if (auto r = spawn_fetcher(); !r) return r;
@@ -255,7 +264,8 @@ Result<void> Coordinator::spawn_parser() {
   auto parser = ChildProcess::spawn({"crawler", "__parser", to_json(options_)},
                                     {{listen_fd_.get(), kParserListenFd},
                                      {child_event_fd_.get(), kParserEventFd},
-                                     {child_control_fd_.get(), kParserControlFd}});
+                                     {child_control_fd_.get(), kParserControlFd},
+                                     {parse_slots_.fd(), kParserSlotsFd}});
   if (!parser) return common::error_of(parser);
   parser_ = std::move(*parser);
   parser_seen_ms_ = monotonic_ms();
@@ -294,17 +304,25 @@ void Coordinator::check_watchdog(std::int64_t now) {
     hung_fetchers_.insert(pid);
     ::kill(pid, SIGKILL);
   }
-  if (parser_.running() && oldest_result_ms >= 0 && now - oldest_result_ms >= limit &&
-      now - parser_seen_ms_ >= limit) {
+  if (!parser_.running()) return;
+  for (const auto& busy : parse_slots_.busy()) {
+    if (now - busy.started_ms >= limit) hung_parses_.insert(busy.seq);
+  }
+  if (!hung_parses_.empty()) {
+    log("crawl: the parser process has been parsing one page for " +
+        format_duration(static_cast<double>(limit) / 1000.0) + "; killing it");
+    ::kill(parser_.pid(), SIGKILL);
+  } else if (oldest_result_ms >= 0 && now - oldest_result_ms >= limit &&
+             now - parser_seen_ms_ >= limit) {
     log("crawl: the parser process is silent with results waiting; killing it");
     ::kill(parser_.pid(), SIGKILL);
   }
 }
 
 // The parser died mid-crawl: what it had not committed is lost, and every fetcher's results
-// connection is dead. Stop the fetchers, requeue every task that is not still waiting in the
-// task queue (only the page the parser was parsing, by its last Parsing breadcrumb, is
-// charged an attempt), then start a new parser; reap_children starts new fetchers.
+// connection is dead. Stop the fetchers, requeue every task, those still in the task queue
+// included (only the pages to blame are charged an attempt: see charged_parses), then start a
+// new parser; reap_children starts new fetchers.
 Result<void> Coordinator::replace_parser(int status) {
   if (++parser_restarts_ > kMaxParserRestarts) {
     parser_failed_ = true;
@@ -321,15 +339,18 @@ Result<void> Coordinator::replace_parser(int status) {
   parser_conn_.reset();
   parser_out_.clear();  // made-up results the dead parser never read: their tasks follow
   if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");
+  // Every fetcher is gone, so the task queue is ours to empty: its tasks are requeued below
+  // with the rest. (A fetcher killed between reading a task and claiming it with Took would
+  // otherwise have taken that task with it, and the crawl would wait for it forever.)
+  std::string packet;
+  while (recv_packet(child_task_fd_.get(), packet, Blocking::No) == IoStatus::Ok) {
+  }
+  const std::unordered_set<std::int64_t> charged_seqs = charged_parses();
   std::vector<InFlight> failed;
   std::vector<Task> refused;
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     InFlight& flight = it->second;
-    if (flight.owner == -1) {  // still in the task queue: a new fetcher takes it
-      ++it;
-      continue;
-    }
-    const bool charged = it->first == last_parsing_seq_;
+    const bool charged = charged_seqs.count(it->first) != 0;
     release_slot(flight, 0);
     InFlight moved = std::move(flight);
     it = in_flight_.erase(it);
@@ -345,13 +366,28 @@ Result<void> Coordinator::replace_parser(int status) {
     if (is_page(moved.task)) --dispatched_;
     scheduler_.add(moved.host, std::move(moved.task));
   }
-  last_parsing_seq_ = -1;
+  parse_slots_.clear();
+  hung_parses_.clear();
   if (auto r = spawn_parser(); !r) return r;
   for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
   RobotsGate::Output out;
   for (auto& task : refused) gate_->admit(std::move(task), out);
   apply(out, 0);
   return {};
+}
+
+// The pages to blame for the parser's death: those the watchdog found hung; else the page
+// whose parse thread died of a fatal signal (the crash marker); else, when the parser was
+// killed from outside (e.g. out of memory), every page it was parsing.
+std::unordered_set<std::int64_t> Coordinator::charged_parses() const {
+  if (!hung_parses_.empty()) return hung_parses_;
+  const auto busy = parse_slots_.busy();
+  std::unordered_set<std::int64_t> culprits, all;
+  for (const auto& slot : busy) {
+    all.insert(slot.seq);
+    if (slot.culprit) culprits.insert(slot.seq);
+  }
+  return culprits.empty() ? all : culprits;
 }
 
 void Coordinator::refill() {
@@ -526,10 +562,6 @@ bool Coordinator::handle_events() {
       Committed committed;
       parser_seen_ms_ = monotonic_ms();
       if (decode(message, committed)) handle_committed(committed);
-    } else if (type == MessageType::Parsing) {
-      Parsing parsing;
-      if (decode(message, parsing)) last_parsing_seq_ = parsing.seq;
-      parser_seen_ms_ = monotonic_ms();
     } else if (type == MessageType::Fetched) {
       Fetched fetched;
       if (!decode(message, fetched)) continue;
@@ -553,7 +585,7 @@ bool Coordinator::handle_events() {
 }
 
 // A URL whose fetcher died goes back to the queue; after --max-attempts it is stored as failed.
-void Coordinator::requeue_tasks_of(pid_t pid) {
+void Coordinator::requeue_tasks_of(pid_t pid, Charge charge) {
   std::vector<std::int64_t> seqs;
   for (const auto& [seq, flight] : in_flight_) {
     if (flight.owner == pid) seqs.push_back(seq);
@@ -562,11 +594,11 @@ void Coordinator::requeue_tasks_of(pid_t pid) {
     InFlight flight = std::move(in_flight_[seq]);
     in_flight_.erase(seq);
     release_slot(flight, 0);
-    if (flight.task.attempt >= options_.max_attempts) {
+    if (charge == Charge::Yes && flight.task.attempt >= options_.max_attempts) {
       report_failure(std::move(flight), hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash");
       continue;
     }
-    ++flight.task.attempt;
+    if (charge == Charge::Yes) ++flight.task.attempt;
     if (is_page(flight.task)) --dispatched_;
     scheduler_.add(flight.host, std::move(flight.task));
   }
@@ -638,9 +670,13 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
     if (shutting_down) continue;
     // Its Took messages were sent before it died, so they are in the event channel.
     if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");
-    log("crawl: fetcher " + std::to_string(pid) + ' ' + describe_wait_status(status) +
+    // A fetcher whose parser died exits on its own, and may be reaped before the parser is.
+    const bool parser_gone = WIFEXITED(status) && WEXITSTATUS(status) == kExitParserGone;
+    log("crawl: fetcher " + std::to_string(pid) + ' ' +
+        (parser_gone ? std::string("stopped: the parser process is gone")
+                     : describe_wait_status(status)) +
         (stop_requests_ == 0 ? "; starting a new one" : ""));
-    requeue_tasks_of(pid);
+    requeue_tasks_of(pid, parser_gone ? Charge::No : Charge::Yes);
   }
   if (!shutting_down && stop_requests_ == 0) {
     fetchers_.erase(std::remove_if(fetchers_.begin(), fetchers_.end(),
@@ -736,7 +772,9 @@ Result<void> Coordinator::shutdown() {
 }
 
 Result<CrawlSummary> Coordinator::run() {
-  if (options_.workers <= 0) options_.workers = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  const int cpus = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  if (options_.workers <= 0) options_.workers = cpus;
+  if (options_.parse_threads <= 0) options_.parse_threads = std::min(cpus, ParseSlots::kMaxSlots);
   if (auto r = prepare_database(); !r) return common::error_of(r);
 
   sigset_t signals;

@@ -32,7 +32,7 @@ LinkFilterOptions link_filter_options(const CrawlOptions& options) {
 }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
-    CrawlOptions, seeds_file, db_path, fresh, workers, concurrency, per_host, delay_s, max_depth,
+    CrawlOptions, seeds_file, db_path, fresh, workers, parse_threads, concurrency, per_host, delay_s, max_depth,
     max_pages, allow_domains, deny_domains, include, exclude, max_pages_per_host,
     max_query_variants, max_segment_repeats, max_path_segments, ignore_robots, robots_agent,
     max_crawl_delay_s, follow_nofollow, user_agent, connect_timeout_s, timeout_s, max_body_bytes,

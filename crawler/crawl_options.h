@@ -19,6 +19,7 @@ struct CrawlOptions {
   bool fresh = false;                // discard earlier results in db_path first
 
   int workers = 0;                   // fetcher processes; 0 = number of CPUs
+  int parse_threads = 0;             // parse threads in the parser process; 0 = number of CPUs
   int concurrency = 16;              // transfers in flight per fetcher process
   int per_host = 2;                  // transfers in flight per host, all fetchers together
   double delay_s = 0.0;              // minimum time between request starts to one host

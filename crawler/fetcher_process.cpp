@@ -129,8 +129,8 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
       (void)to_parser.add(encode(result));
     }
     done.clear();
-    if (to_parser.pending() && !flush_to_parser(false)) return 1;
-    if (stopping && (*fetcher)->active() == 0) return flush_to_parser(true) ? 0 : 1;
+    if (to_parser.pending() && !flush_to_parser(false)) return kExitParserGone;
+    if (stopping && (*fetcher)->active() == 0) return flush_to_parser(true) ? 0 : kExitParserGone;
   }
 }
 

@@ -60,17 +60,6 @@ std::string encode(const Fetched& fetched) {
   return std::move(w).take();
 }
 
-std::string encode(const Parsing& parsing) {
-  Writer w = start(MessageType::Parsing);
-  w.put_i64(parsing.seq);
-  return std::move(w).take();
-}
-
-bool decode(std::string_view message, Parsing& parsing) {
-  Reader r(message);
-  return expect_type(r, MessageType::Parsing) && r.get_i64(parsing.seq) && r.at_end();
-}
-
 std::string encode(const Took& took) {
   Writer w = start(MessageType::Took);
   w.put_i32(took.pid);

@@ -17,7 +17,7 @@ enum class MessageType : std::uint8_t {
   Took = 10,       // fetcher -> coordinator (events): a fetcher started a task
   Committed = 11,  // parser -> coordinator (events): results durable in the database
   Fetched = 12,    // fetcher -> coordinator (events): a transfer ended (frees its host slot)
-  Parsing = 13,    // parser -> coordinator (events): about to parse this task's page
+  // 13 was Parsing (a breadcrumb per page); the parser now marks pages in ParseSlots.
   Result = 20,     // fetcher -> parser (results stream)
 };
 
@@ -52,12 +52,6 @@ struct Fetched {
   bool retry = false;  // a transient failure under --max-attempts: requeue, nothing was stored
   bool host_trouble = false;  // timeout, connection failure, 429 or 5xx: the host backs off
   std::int64_t sent_ms = 0;   // CLOCK_MONOTONIC ms when the request went out; 0 if it never did
-};
-
-// Parser -> coordinator: the parser starts on `seq`'s page. If the parser then dies, that
-// page is the one charged with the crash (the others in its batch are requeued free).
-struct Parsing {
-  std::int64_t seq = 0;
 };
 
 // Fetcher -> parser: the outcome of one task.
@@ -95,7 +89,6 @@ std::string encode(const Task& task);
 std::string encode_stop();
 std::string encode(const Took& took);
 std::string encode(const Fetched& fetched);
-std::string encode(const Parsing& parsing);
 std::string encode(const FetchResult& result);
 std::string encode(const Committed& committed);
 
@@ -105,7 +98,6 @@ std::uint8_t message_type(std::string_view message);
 bool decode(std::string_view message, Task& task);
 bool decode(std::string_view message, Took& took);
 bool decode(std::string_view message, Fetched& fetched);
-bool decode(std::string_view message, Parsing& parsing);
 bool decode(std::string_view message, FetchResult& result);
 bool decode(std::string_view message, Committed& committed);
 

@@ -18,6 +18,8 @@
 #include "crawler/ipc.h"
 #include "crawler/link_filter.h"
 #include "crawler/messages.h"
+#include "crawler/parse_pool.h"
+#include "crawler/parse_slots.h"
 #include "crawler/scope.h"
 #include "crawler/workers.h"
 #include "parser/links.h"
@@ -117,14 +119,10 @@ class ParserWorker {
                            : 0;
   }
 
-  // False if the store failed.
-  bool add(const FetchResult& result) {
-    if (result.task.kind == TaskKind::Robots) return add_robots(result);
-    if (result.body_kept) {
-      // A breadcrumb: if parsing this page kills us, the coordinator knows which one it was.
-      (void)send_packet(kParserEventFd, encode(Parsing{result.task.seq}), Blocking::Yes);
-      faults_.act(result.task.url);  // test-only (workers.h): as if this HTML killed us
-    }
+  // The page record and links of a page result: parses the HTML of a 2xx page. Runs on the
+  // parse threads (ParsePool): reads only members that are immutable after construction.
+  storage::PageWrite parse(const FetchResult& result) const {
+    if (result.body_kept) faults_.act(result.task.url);  // test-only (workers.h)
     storage::PageWrite write;
     storage::PageRecord& page = write.page;
     page.url_id = result.task.url_id;
@@ -173,15 +171,19 @@ class ParserWorker {
         }
       }
     }
+    return write;
+  }
+
+  // Adds a parsed page to the batch (main thread).
+  void add(const FetchResult& result, storage::PageWrite write) {
     if (batch_.empty()) batch_started_ms_ = monotonic_ms();
     committed_.tasks.push_back(committed_task(result));
     batch_bytes_ += write_bytes(write);
     batch_.push_back(std::move(write));
-    return true;
   }
 
-  // A robots.txt is stored at once, and its Committed goes out with the next commit, which
-  // is due at once: the origin's URLs wait for it.
+  // A robots.txt is stored at once (main thread), and its Committed goes out with the next
+  // commit, which is due at once: the origin's URLs wait for it. False if the store failed.
   bool add_robots(const FetchResult& result) {
     storage::RobotsRecord record;
     record.origin = origin_of(result.task.url);
@@ -295,6 +297,22 @@ int run_parser_process(const CrawlOptions& options) {
   }
   ParserWorker worker(options, std::move(*store), Scope(*hosts, options.allow_domains),
                       std::move(*filter));
+  auto slots = ParseSlots::attach(kParserSlotsFd);
+  if (!slots) {
+    std::cerr << "parser: " << slots.error().context << '\n';
+    return 1;
+  }
+  install_crash_marker(&*slots);
+  auto pool = ParsePool::create(
+      std::max(1, std::min(options.parse_threads, slots->count())),
+      [&worker](const FetchResult& result) { return worker.parse(result); }, &*slots);
+  if (!pool) {
+    std::cerr << "parser: " << pool.error().context << '\n';
+    return 1;
+  }
+  // Results read but not yet parsed are bounded: past this, reading waits for the threads,
+  // and the fetchers' results wait in their sockets.
+  const std::size_t max_in_progress = 4 * static_cast<std::size_t>(slots->count());
 
   common::UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd) {
@@ -306,6 +324,7 @@ int run_parser_process(const CrawlOptions& options) {
   set_nonblocking(kParserListenFd);
   watch(kParserListenFd);
   watch(kParserControlFd);
+  watch((*pool)->wake_fd());
   std::map<int, FrameReader> connections;
   std::map<int, common::UniqueFd> owned;
   auto accept_all = [&] {
@@ -324,13 +343,23 @@ int run_parser_process(const CrawlOptions& options) {
       watch(c);
     }
   };
+  // Parsed pages into the batch; commits when the batch is due. False if the store failed.
+  auto take_parsed = [&]() {
+    for (auto& done : (*pool)->take_done()) {
+      worker.add(done.result, std::move(done.write));
+      if (worker.due(monotonic_ms()) && !worker.commit()) return false;
+    }
+    return true;
+  };
   bool stopping = false;
   std::string frame, message;
   FetchResult result;
   for (;;) {
+    // Nothing to read and no page being parsed: an idle moment, commit now.
+    const bool idle_commit = worker.pending() && (*pool)->in_progress() == 0;
     epoll_event events[64];
-    int n = ::epoll_wait(epoll.get(), events, 64, worker.pending() ? 0 : 1000);
-    if (n == 0 && worker.pending()) {  // nothing waiting: commit now
+    int n = ::epoll_wait(epoll.get(), events, 64, idle_commit ? 0 : 1000);
+    if (n == 0 && idle_commit) {
       if (!worker.commit()) return 1;
       continue;
     }
@@ -338,10 +367,16 @@ int run_parser_process(const CrawlOptions& options) {
       const int fd = events[i].data.fd;
       if (fd == kParserListenFd) {
         accept_all();
+      } else if (fd == (*pool)->wake_fd()) {
+        if (!take_parsed()) return 1;
       } else if (fd == kParserControlFd) {
         IoStatus st = recv_packet(kParserControlFd, message, Blocking::No);
         if (st == IoStatus::Closed || st == IoStatus::Error) {
           // The coordinator is gone: keep what we have and exit.
+          while ((*pool)->in_progress() > 0) {
+            (*pool)->wait_for_done();
+            for (auto& done : (*pool)->take_done()) worker.add(done.result, std::move(done.write));
+          }
           worker.commit();
           return 1;
         }
@@ -358,8 +393,16 @@ int run_parser_process(const CrawlOptions& options) {
             std::cerr << "parser: dropped a malformed result message\n";
             continue;
           }
-          if (!worker.add(result)) return 1;
-          if (worker.due(monotonic_ms()) && !worker.commit()) return 1;
+          if (result.task.kind == TaskKind::Robots) {
+            if (!worker.add_robots(result)) return 1;
+            continue;
+          }
+          while ((*pool)->in_progress() >= max_in_progress) {
+            (*pool)->wait_for_done();
+            if (!take_parsed()) return 1;
+          }
+          (*pool)->submit(std::move(result));
+          result = FetchResult{};
         }
         if (st != IoStatus::Ok) {  // the fetcher exited (or died): forget the connection
           ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -369,8 +412,9 @@ int run_parser_process(const CrawlOptions& options) {
       }
     }
     if (worker.due(monotonic_ms()) && !worker.commit()) return 1;
-    // Stop once told to and every fetcher has closed its connection (their results are in).
-    if (stopping && connections.empty()) {
+    // Stop once told to, every fetcher has closed its connection (their results are in) and
+    // every page is parsed.
+    if (stopping && connections.empty() && (*pool)->in_progress() == 0) {
       return worker.commit() ? 0 : 1;
     }
   }

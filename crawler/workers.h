@@ -14,10 +14,15 @@ namespace crawler {
 inline constexpr int kFetcherTaskFd = 3;
 inline constexpr int kFetcherEventFd = 4;
 // Parser: accepts fetcher connections on a listening socket, writes Committed to events,
-// reads Stop from the control channel.
+// reads Stop from the control channel, marks what it parses in the shared ParseSlots.
 inline constexpr int kParserListenFd = 3;
 inline constexpr int kParserEventFd = 4;
 inline constexpr int kParserControlFd = 5;
+inline constexpr int kParserSlotsFd = 6;
+
+// A fetcher's exit status when its results connection broke: the parser died. Not a crash of
+// the fetcher, so its tasks are fetched again without being charged an attempt.
+inline constexpr int kExitParserGone = 3;
 
 // Test-only fault injection: a fetcher given this environment variable aborts when it is
 // handed a URL containing the variable's value (a stand-in for a crash on hostile input).

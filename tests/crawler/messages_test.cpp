@@ -554,19 +554,3 @@ TEST_CASE("messages: mutated valid messages decode canonically or not at all",
   CHECK(accepted > 0);
   CHECK(rejected > 0);
 }
-
-TEST_CASE("messages: a Parsing breadcrumb survives a round trip, garbage does not decode",
-          "[crawler][messages]") {
-  for (std::int64_t seq : {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, kMax64, kMin64}) {
-    const std::string wire = crawler::encode(crawler::Parsing{seq});
-    CHECK(crawler::message_type(wire) == static_cast<std::uint8_t>(crawler::MessageType::Parsing));
-    crawler::Parsing back;
-    REQUIRE(crawler::decode(wire, back));
-    CHECK(back.seq == seq);
-    for (std::size_t n = 0; n < wire.size(); ++n) {
-      crawler::Parsing cut;
-      CHECK_FALSE(crawler::decode(std::string_view(wire).substr(0, n), cut));
-    }
-    CHECK_FALSE(crawler::decode(wire + "x", back));
-  }
-}

@@ -909,25 +909,31 @@ TEST_CASE("crawl: retries with backoff for 5xx, 429 and timeouts, never for 404,
 TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, nothing is lost",
           "[e2e][crawl][faults]") {
   Fixture f;
-  const std::string db = f.dir.file("parser-crash.db");
-  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
-                               "--progress-interval", "0"},
-                              180, {"CRAWLER_TEST_PARSER_CRASH_ON_URL=/p/5.html"});
-  INFO(run.err);
-  REQUIRE_FALSE(run.timed_out);
-  REQUIRE(run.exit_code == 0);
-  CHECK(run.err.find("the parser process") != std::string::npos);
-  CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
-                      "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
-        std::set<std::string>{"NULL|parser_crash|3"});
-  // Every other page, with its links, as in a crawl without faults: results the dead parser
-  // had not committed were fetched again.
-  const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
-  CHECK(query_set(db, "SELECT url FROM pages") == expected);
-  CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
-  CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
-  CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"finished"});
-  check_no_leftover_processes(db);
+  // One parse thread, and several: the crash marker must blame the crashing page alone.
+  for (const char* threads : {"1", "4"}) {
+    CAPTURE(threads);
+    const std::string db = f.dir.file(std::string("parser-crash-") + threads + ".db");
+    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                                 "--parse-threads", threads, "--progress-interval", "0"},
+                                180, {"CRAWLER_TEST_PARSER_CRASH_ON_URL=/p/5.html"});
+    INFO(run.err);
+    REQUIRE_FALSE(run.timed_out);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.err.find("the parser process") != std::string::npos);
+    CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
+                        "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
+          std::set<std::string>{"NULL|parser_crash|3"});
+    // Every other page, with its links, as in a crawl without faults: results the dead parser
+    // had not committed were fetched again, and none of them was charged an attempt.
+    const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
+    CHECK(query_set(db, "SELECT url FROM pages") == expected);
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200 AND attempts <> 1") == 0);
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'parser_crash'") == 1);
+    CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
+    CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
+    CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"finished"});
+    check_no_leftover_processes(db);
+  }
 }
 
 TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails, the crawl ends",
@@ -937,13 +943,17 @@ TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails,
   struct Case {
     const char* env;
     const char* error;
+    const char* parse_threads;
   };
-  for (const Case c : {Case{"CRAWLER_TEST_HANG_ON_URL=/p/5.html", "worker_hang"},
-                       Case{"CRAWLER_TEST_PARSER_HANG_ON_URL=/p/5.html", "parser_crash"}}) {
-    CAPTURE(c.env);
-    const std::string db = f.dir.file(std::string(c.error) + ".db");
+  for (const Case c : {Case{"CRAWLER_TEST_HANG_ON_URL=/p/5.html", "worker_hang", "1"},
+                       Case{"CRAWLER_TEST_PARSER_HANG_ON_URL=/p/5.html", "parser_crash", "1"},
+                       Case{"CRAWLER_TEST_PARSER_HANG_ON_URL=/p/5.html", "parser_crash", "4"}}) {
+    CAPTURE(c.env, c.parse_threads);
+    const std::string db =
+        f.dir.file(std::string(c.error) + "-" + c.parse_threads + ".db");
     auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2", "--watchdog",
-                                 "1", "--timeout", "1", "--progress-interval", "0"},
+                                 "1", "--timeout", "1", "--parse-threads", c.parse_threads,
+                                 "--progress-interval", "0"},
                                 180, {c.env});
     INFO(run.err);
     REQUIRE_FALSE(run.timed_out);
@@ -952,6 +962,9 @@ TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails,
     CHECK(query_set(db, "SELECT error || '|' || attempts FROM pages WHERE url = '" + f.base +
                             "/p/5.html'") == std::set<std::string>{std::string(c.error) + "|3"});
     CHECK(query_set(db, "SELECT url FROM pages") == expected);
+    // With other pages parsed beside the hanging one, only the hanging one was blamed.
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = '" + std::string(c.error) +
+                            "'") == 1);
     check_no_leftover_processes(db);
   }
 }

@@ -1,0 +1,113 @@
+#include "crawler/parse_pool.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <utility>
+
+#include "crawler/ipc.h"
+
+namespace crawler {
+
+common::Result<std::unique_ptr<ParsePool>> ParsePool::create(int threads, ParseFunction parse,
+                                                             ParseSlots* slots) {
+  const int max_threads = slots != nullptr ? slots->count() : ParseSlots::kMaxSlots;
+  if (threads < 1 || threads > max_threads) {
+    return common::make_error(common::ErrorCode::BadInput,
+                              "parse threads: " + std::to_string(threads) + " is not in 1.." +
+                                  std::to_string(max_threads));
+  }
+  common::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) {
+    return common::make_error(common::ErrorCode::Io,
+                              std::string("eventfd: ") + std::strerror(errno));
+  }
+  std::unique_ptr<ParsePool> pool(new ParsePool(std::move(parse), slots, std::move(wake)));
+  try {
+    for (int i = 0; i < threads; ++i) pool->threads_.emplace_back(&ParsePool::run, pool.get(), i);
+  } catch (const std::exception& e) {  // std::system_error: no thread
+    return common::make_error(common::ErrorCode::Io, std::string("parse thread: ") + e.what());
+  }
+  return pool;
+}
+
+ParsePool::~ParsePool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& thread : threads_) thread.join();
+}
+
+void ParsePool::submit(FetchResult result) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(result));
+    ++in_progress_;
+  }
+  work_ready_.notify_one();
+}
+
+std::size_t ParsePool::in_progress() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_progress_;
+}
+
+std::vector<ParsePool::Done> ParsePool::take_done() {
+  std::uint64_t count = 0;
+  (void)!::read(wake_.get(), &count, sizeof count);  // reset the eventfd; done_ is the truth
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Done> out;
+  out.swap(done_);
+  in_progress_ -= out.size();
+  return out;
+}
+
+void ParsePool::wait_for_done() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_ready_.wait(lock, [this] { return !done_.empty() || in_progress_ == 0; });
+}
+
+// A thread body: nothing may escape it. A parse that throws (std::bad_alloc on a hostile
+// page) takes the process down like a crash, with the page named in its slot.
+void ParsePool::run(int slot) {
+  set_current_parse_slot(slot);
+  for (;;) {
+    FetchResult job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    if (slots_ != nullptr) slots_->begin(slot, job.task.seq, monotonic_ms());
+    Done done;
+    try {
+      done.write = parse_(job);
+    } catch (const std::exception& e) {
+      std::cerr << "parser: parsing " << job.task.url << " failed: " << e.what() << '\n';
+      std::abort();
+    } catch (...) {
+      std::abort();
+    }
+    if (slots_ != nullptr) slots_->end(slot);
+    job.body = std::string();  // parsed: only the fetch outcome is still needed
+    done.result = std::move(job);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.push_back(std::move(done));
+    }
+    done_ready_.notify_one();
+    const std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
+}
+
+}  // namespace crawler

@@ -1,0 +1,75 @@
+#pragma once
+// ParsePool: the parser process's parse threads. Parsing HTML (Gumbo, link extraction, scope
+// decisions) is most of a crawl's CPU; the pool runs it on several threads while the
+// process's main thread reads results and alone talks to the store, so a crawl parses on
+// every core and its commits overlap with parsing.
+//
+// Thread i works under slot i of the ParseSlots, so the coordinator can tell which page a
+// dying or hung parser was on. A parse function that throws aborts the process (as an
+// uncaught exception would have), and the crash marker names its page.
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "crawler/messages.h"
+#include "crawler/parse_slots.h"
+#include "storage/page_store.h"
+
+namespace crawler {
+
+class ParsePool {
+ public:
+  // Runs on a pool thread: must only read shared state.
+  using ParseFunction = std::function<storage::PageWrite(const FetchResult&)>;
+
+  struct Done {
+    FetchResult result;  // the body is released
+    storage::PageWrite write;
+  };
+
+  // `threads` in 1..slots->count() (slots may be null: no breadcrumbs, as in tests).
+  [[nodiscard]] static common::Result<std::unique_ptr<ParsePool>> create(int threads,
+                                                                         ParseFunction parse,
+                                                                         ParseSlots* slots);
+  ~ParsePool();  // finishes no more jobs: stops the threads after their current one
+  ParsePool(const ParsePool&) = delete;
+  ParsePool& operator=(const ParsePool&) = delete;
+
+  // Queues a result for parsing. Never blocks; the caller bounds in_progress().
+  void submit(FetchResult result);
+  // Submitted and not yet returned by take_done().
+  std::size_t in_progress() const;
+  // Readable (an eventfd) while parsed results wait to be taken.
+  int wake_fd() const noexcept { return wake_.get(); }
+  // Everything parsed so far, in the order it finished; does not block.
+  std::vector<Done> take_done();
+  // Blocks until a parsed result waits (returns at once if nothing is in progress).
+  void wait_for_done();
+
+ private:
+  ParsePool(ParseFunction parse, ParseSlots* slots, common::UniqueFd wake)
+      : parse_(std::move(parse)), slots_(slots), wake_(std::move(wake)) {}
+  void run(int slot);
+
+  ParseFunction parse_;
+  ParseSlots* slots_;
+  common::UniqueFd wake_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_, done_ready_;
+  std::deque<FetchResult> jobs_;
+  std::vector<Done> done_;
+  std::size_t in_progress_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;  // last: they use everything above
+};
+
+}  // namespace crawler

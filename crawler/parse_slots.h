@@ -1,0 +1,83 @@
+#pragma once
+// ParseSlots: which page each parse thread of the parser process is working on, in memory the
+// parser and the coordinator share (a memfd both map). When the parser dies or hangs, the
+// coordinator reads the slots to learn which page did it, and charges that page an attempt;
+// the other results the parser had not committed are fetched again free of charge.
+//
+// One slot per parse thread. A thread fills its slot before it parses a page and empties it
+// after. A fatal signal in a parse thread (SIGSEGV, SIGABRT, ...) marks that thread's slot as
+// the culprit before the process dies (install_crash_marker). The shared memory replaces a
+// message per page: it costs the parser nothing beyond two stores per page.
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace crawler {
+
+class ParseSlots {
+ public:
+  static constexpr int kMaxSlots = 256;
+
+  struct Busy {
+    int slot = 0;
+    std::int64_t seq = 0;         // the task whose page is being parsed
+    std::int64_t started_ms = 0;  // monotonic_ms() when parsing began
+    bool culprit = false;         // the thread died of a fatal signal while parsing it
+  };
+
+  // Coordinator: a new shared region with `count` (1..kMaxSlots) empty slots.
+  [[nodiscard]] static common::Result<ParseSlots> create(int count);
+  // Parser: maps the region whose fd it inherited.
+  [[nodiscard]] static common::Result<ParseSlots> attach(int fd);
+
+  ParseSlots() = default;
+  ~ParseSlots();
+  ParseSlots(ParseSlots&& other) noexcept;
+  ParseSlots& operator=(ParseSlots&& other) noexcept;
+  ParseSlots(const ParseSlots&) = delete;
+  ParseSlots& operator=(const ParseSlots&) = delete;
+
+  int fd() const noexcept { return fd_.get(); }
+  int count() const noexcept;
+
+  // Parser side. Out-of-range slots are ignored.
+  void begin(int slot, std::int64_t seq, std::int64_t now_ms) noexcept;
+  void end(int slot) noexcept;
+  void mark_culprit(int slot) noexcept;  // async-signal-safe
+
+  // Coordinator side: the slots in use, and emptying them all (for a new parser).
+  std::vector<Busy> busy() const;
+  void clear() noexcept;
+
+ private:
+  struct Slot {
+    std::atomic<std::int64_t> seq;  // 0: empty (task seqs are never 0)
+    std::atomic<std::int64_t> started_ms;
+    std::atomic<std::int64_t> culprit;
+  };
+  struct Region {
+    std::atomic<std::int64_t> count;
+    Slot slots[kMaxSlots];
+  };
+  static_assert(std::atomic<std::int64_t>::is_always_lock_free,
+                "shared-memory atomics must be lock-free");
+
+  ParseSlots(common::UniqueFd fd, Region* region) : fd_(std::move(fd)), region_(region) {}
+  Slot* slot_at(int slot) const noexcept;
+
+  common::UniqueFd fd_;
+  Region* region_ = nullptr;  // mmap'd, shared
+};
+
+// Parser process: makes a fatal signal in a thread that has called set_current_parse_slot mark
+// that slot in `slots` as the culprit, then die as it would have. `slots` must live until the
+// process exits.
+void install_crash_marker(ParseSlots* slots);
+// The calling thread's slot (-1: none), for the crash marker.
+void set_current_parse_slot(int slot) noexcept;
+
+}  // namespace crawler

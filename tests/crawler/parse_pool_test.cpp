@@ -1,0 +1,108 @@
+#include "crawler/parse_pool.h"
+
+#include <poll.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <set>
+#include <thread>
+
+namespace {
+
+crawler::FetchResult result_for(std::int64_t seq) {
+  crawler::FetchResult result;
+  result.task.seq = seq;
+  result.task.url = "http://127.0.0.1/p/" + std::to_string(seq);
+  result.body = std::string(1000, 'x');
+  result.status = 200;
+  return result;
+}
+
+bool readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+}  // namespace
+
+TEST_CASE("parse pool: every result comes back parsed once, on every thread count",
+          "[crawler][parse_pool]") {
+  for (int threads : {1, 2, 4}) {
+    CAPTURE(threads);
+    auto slots = crawler::ParseSlots::create(threads);
+    REQUIRE(slots.has_value());
+    auto pool = crawler::ParsePool::create(
+        threads,
+        [](const crawler::FetchResult& r) {
+          storage::PageWrite write;
+          write.page.url = r.task.url;
+          write.page.size_bytes = static_cast<std::int64_t>(r.body.size());
+          return write;
+        },
+        &*slots);
+    REQUIRE(pool.has_value());
+    constexpr int kResults = 200;
+    for (int i = 1; i <= kResults; ++i) (*pool)->submit(result_for(i));
+    std::set<std::int64_t> seen;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (seen.size() < kResults && std::chrono::steady_clock::now() < deadline) {
+      (*pool)->wait_for_done();
+      for (auto& done : (*pool)->take_done()) {
+        CHECK(seen.insert(done.result.task.seq).second);  // once
+        CHECK(done.write.page.url == done.result.task.url);
+        CHECK(done.write.page.size_bytes == 1000);  // parsed with its body ...
+        CHECK(done.result.body.empty());            // ... which is then released
+      }
+    }
+    CHECK(seen.size() == kResults);
+    CHECK((*pool)->in_progress() == 0);
+    CHECK(slots->busy().empty());  // every slot emptied after its page
+  }
+}
+
+TEST_CASE("parse pool: the wake fd is readable while results wait, slots show pages in work",
+          "[crawler][parse_pool]") {
+  auto slots = crawler::ParseSlots::create(2);
+  REQUIRE(slots.has_value());
+  std::atomic<bool> release{false};
+  auto pool = crawler::ParsePool::create(
+      2,
+      [&release](const crawler::FetchResult&) {
+        for (int i = 0; i < 30000 && !release.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return storage::PageWrite{};
+      },
+      &*slots);
+  REQUIRE(pool.has_value());
+  CHECK_FALSE(readable((*pool)->wake_fd(), 0));
+  (*pool)->submit(result_for(5));
+  (*pool)->submit(result_for(6));
+  (*pool)->submit(result_for(7));  // waits: both threads are busy
+  for (int i = 0; i < 5000 && slots->busy().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::set<std::int64_t> busy;
+  for (const auto& b : slots->busy()) busy.insert(b.seq);
+  CHECK(busy == std::set<std::int64_t>{5, 6});
+  CHECK((*pool)->in_progress() == 3);
+  CHECK(((*pool)->take_done().empty()));
+  release = true;
+  std::size_t taken = 0;
+  for (int i = 0; i < 100 && taken < 3; ++i) {
+    if (readable((*pool)->wake_fd(), 100)) taken += (*pool)->take_done().size();
+  }
+  CHECK(taken == 3);
+  CHECK((*pool)->in_progress() == 0);
+  CHECK_FALSE(readable((*pool)->wake_fd(), 0));
+}
+
+TEST_CASE("parse pool: a thread count outside 1..slots is refused", "[crawler][parse_pool]") {
+  auto slots = crawler::ParseSlots::create(2);
+  REQUIRE(slots.has_value());
+  auto parse = [](const crawler::FetchResult&) { return storage::PageWrite{}; };
+  CHECK_FALSE(crawler::ParsePool::create(0, parse, &*slots).has_value());
+  CHECK_FALSE(crawler::ParsePool::create(3, parse, &*slots).has_value());
+  CHECK(crawler::ParsePool::create(2, parse, &*slots).has_value());
+}
