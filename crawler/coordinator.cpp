@@ -758,8 +758,16 @@ Result<void> Coordinator::shutdown() {
   (void)send_packet(control_fd_.get(), stop, Blocking::Yes);
   deadline = monotonic_ms() + 60 * 1000;
   while (parser_.running() && monotonic_ms() < deadline) {
-    pollfd fds[1] = {{event_fd_.get(), POLLIN, 0}};
-    ::poll(fds, 1, 50);
+    // The signalfd too: the parser's SIGCHLD ends the wait at once, not at the next timeout.
+    pollfd fds[2] = {{event_fd_.get(), POLLIN, 0}, {signal_fd_.get(), POLLIN, 0}};
+    ::poll(fds, 2, 50);
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+        // Ctrl-C now does not cut the parser's last commit short; the crawl is "interrupted".
+        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) ++stop_requests_;
+      }
+    }
     handle_events();
     if (auto r = reap_children(true); !r && outcome) outcome = r;
   }
