@@ -113,6 +113,8 @@ class Coordinator {
   Result<void> reap_children(bool shutting_down);
   enum class Charge { No, Yes };  // whether requeued tasks count an attempt
   void requeue_tasks_of(pid_t pid, Charge charge);
+  void recover_unclaimed_tasks();
+  void requeue(std::int64_t seq, Charge charge, const char* why);
   void report_failure(InFlight flight, const std::string& why);
   void schedule_retry(InFlight flight, const Fetched& fetched);
   void release_due_retries(std::int64_t now_ms);
@@ -590,18 +592,46 @@ void Coordinator::requeue_tasks_of(pid_t pid, Charge charge) {
   for (const auto& [seq, flight] : in_flight_) {
     if (flight.owner == pid) seqs.push_back(seq);
   }
-  for (auto seq : seqs) {
-    InFlight flight = std::move(in_flight_[seq]);
-    in_flight_.erase(seq);
-    release_slot(flight, 0);
-    if (charge == Charge::Yes && flight.task.attempt >= options_.max_attempts) {
-      report_failure(std::move(flight), hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash");
-      continue;
-    }
-    if (charge == Charge::Yes) ++flight.task.attempt;
-    if (is_page(flight.task)) --dispatched_;
-    scheduler_.add(flight.host, std::move(flight.task));
+  const char* why = hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash";
+  for (auto seq : seqs) requeue(seq, charge, why);
+}
+
+// A fetcher killed between reading a task from the shared queue and claiming it with Took
+// took that task with it: it stays in flight with no owner, and the crawl would wait for it
+// forever. So after a fetcher's death the queue is emptied here (the live fetchers lose
+// nothing: its tasks go back to the scheduler uncharged), and a task still without an owner
+// after that was lost with the dead fetcher and is charged like the ones it claimed. (A live
+// fetcher between its read and its Took at this instant loses the race: its task is fetched
+// twice, and the store keeps the first result.)
+void Coordinator::recover_unclaimed_tasks() {
+  std::unordered_set<std::int64_t> still_queued;
+  std::string packet;
+  while (recv_packet(child_task_fd_.get(), packet, Blocking::No) == IoStatus::Ok) {
+    Task task;
+    if (decode(packet, task)) still_queued.insert(task.seq);
   }
+  std::vector<std::int64_t> unclaimed;
+  for (const auto& [seq, flight] : in_flight_) {
+    if (flight.owner == -1) unclaimed.push_back(seq);
+  }
+  for (auto seq : unclaimed) {
+    requeue(seq, still_queued.count(seq) != 0 ? Charge::No : Charge::Yes, "worker_crash");
+  }
+}
+
+// An in-flight task goes back to the scheduler (its slot freed, its dispatch uncounted for
+// --max-pages); charged, it costs an attempt, and at --max-attempts it is failed as `why`.
+void Coordinator::requeue(std::int64_t seq, Charge charge, const char* why) {
+  InFlight flight = std::move(in_flight_[seq]);
+  in_flight_.erase(seq);
+  release_slot(flight, 0);
+  if (charge == Charge::Yes && flight.task.attempt >= options_.max_attempts) {
+    report_failure(std::move(flight), why);
+    return;
+  }
+  if (charge == Charge::Yes) ++flight.task.attempt;
+  if (is_page(flight.task)) --dispatched_;
+  scheduler_.add(flight.host, std::move(flight.task));
 }
 
 // A transient failure (timeout, connection error, 429, 5xx) under --max-attempts: fetch again
@@ -677,6 +707,7 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
                      : describe_wait_status(status)) +
         (stop_requests_ == 0 ? "; starting a new one" : ""));
     requeue_tasks_of(pid, parser_gone ? Charge::No : Charge::Yes);
+    if (!parser_gone) recover_unclaimed_tasks();
   }
   if (!shutting_down && stop_requests_ == 0) {
     fetchers_.erase(std::remove_if(fetchers_.begin(), fetchers_.end(),

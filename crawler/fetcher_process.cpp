@@ -48,6 +48,7 @@ bool should_retry(const FetchResult& result, int max_attempts) {
 
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket) {
   const FaultInjection faults(kCrashOnUrlEnv, kHangOnUrlEnv);
+  const FaultInjection unclaimed_faults(kCrashBeforeTookOnUrlEnv, nullptr);
   auto parser = connect_with_retry(parser_socket);
   if (!parser) {
     std::cerr << "fetcher: " << parser.error().context << '\n';
@@ -110,6 +111,7 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
         }
         Task task;
         if (!decode(message, task)) continue;
+        unclaimed_faults.act(task.url);  // test-only (workers.h)
         // Claim the task before touching it: if this process dies from here on, the
         // coordinator knows which tasks to requeue.
         Took took{pid, task.seq, monotonic_ms()};

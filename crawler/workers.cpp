@@ -8,7 +8,7 @@ namespace crawler {
 
 namespace {
 std::string env_or_empty(const char* name) {
-  const char* value = std::getenv(name);
+  const char* value = name != nullptr ? std::getenv(name) : nullptr;
   return value != nullptr ? value : "";
 }
 }  // namespace

@@ -29,13 +29,16 @@ inline constexpr int kExitParserGone = 3;
 inline constexpr const char* kCrashOnUrlEnv = "CRAWLER_TEST_CRASH_ON_URL";
 // The same for the parser process: it aborts when given the HTML body of such a URL.
 inline constexpr const char* kParserCrashOnUrlEnv = "CRAWLER_TEST_PARSER_CRASH_ON_URL";
+// A fetcher that aborts after reading such a URL's task from the queue but before claiming it
+// with Took (a fetcher killed in that window, e.g. by the OOM killer).
+inline constexpr const char* kCrashBeforeTookOnUrlEnv = "CRAWLER_TEST_CRASH_BEFORE_TOOK_ON_URL";
 // And hangs (sleeps forever) instead: for the watchdog.
 inline constexpr const char* kHangOnUrlEnv = "CRAWLER_TEST_HANG_ON_URL";
 inline constexpr const char* kParserHangOnUrlEnv = "CRAWLER_TEST_PARSER_HANG_ON_URL";
 
 // The fault-injection switches of one process, read once from the environment. act() aborts
 // or hangs (sleeps until killed) when `url` contains the crash or hang value; an unset or
-// empty variable never matches.
+// empty variable (or a null name) never matches.
 class FaultInjection {
  public:
   FaultInjection(const char* crash_env, const char* hang_env);
