@@ -45,6 +45,7 @@ constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
 constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
 constexpr int kMaxParserRestarts = 10;
 constexpr std::int64_t kStopGraceMs = 10 * 1000;  // after Ctrl-C: in-flight transfers' time
+constexpr std::int64_t kLostTaskGraceMs = 1000;  // an ownerless task's Took is that late: lost
 constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), jittered
 constexpr std::int64_t kRetryMaxMs = 60 * 1000;
 constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
@@ -114,6 +115,8 @@ class Coordinator {
   enum class Charge { No, Yes };  // whether requeued tasks count an attempt
   void requeue_tasks_of(pid_t pid, Charge charge);
   void recover_unclaimed_tasks();
+  int read_stop_signals();
+  void charge_lost_tasks(std::int64_t now_ms);
   void requeue(std::int64_t seq, Charge charge, const char* why);
   void report_failure(InFlight flight, const std::string& why);
   void schedule_retry(InFlight flight, const Fetched& fetched);
@@ -158,6 +161,9 @@ class Coordinator {
   std::unordered_map<pid_t, std::int64_t> fetcher_seen_ms_;
   std::int64_t parser_seen_ms_ = 0, last_watchdog_ms_ = 0;
   std::unordered_set<pid_t> hung_fetchers_;
+  // Tasks without an owner after a fetcher died and the queue was emptied: since when
+  // (recover_unclaimed_tasks). Still without one a second later, they died with it.
+  std::unordered_map<std::int64_t, std::int64_t> unclaimed_since_ms_;
   bool parser_failed_ = false;
   std::int64_t started_ms_ = 0;
   std::int64_t queued_estimate_ = 0;  // frontier rows: at start + queued by commits - stored
@@ -370,6 +376,7 @@ Result<void> Coordinator::replace_parser(int status) {
   }
   parse_slots_.clear();
   hung_parses_.clear();
+  unclaimed_since_ms_.clear();  // every task was requeued above
   if (auto r = spawn_parser(); !r) return r;
   for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
   RobotsGate::Output out;
@@ -599,23 +606,38 @@ void Coordinator::requeue_tasks_of(pid_t pid, Charge charge) {
 // A fetcher killed between reading a task from the shared queue and claiming it with Took
 // took that task with it: it stays in flight with no owner, and the crawl would wait for it
 // forever. So after a fetcher's death the queue is emptied here (the live fetchers lose
-// nothing: its tasks go back to the scheduler uncharged), and a task still without an owner
-// after that was lost with the dead fetcher and is charged like the ones it claimed. (A live
-// fetcher between its read and its Took at this instant loses the race: its task is fetched
-// twice, and the store keeps the first result.)
+// nothing: its tasks go back to the scheduler uncharged). A task without an owner after that
+// is either with a live fetcher whose Took is on its way, or lost with the dead one; the
+// Took of a live fetcher comes within microseconds, so charge_lost_tasks requeues, and
+// charges, those still without an owner a second later.
 void Coordinator::recover_unclaimed_tasks() {
   std::unordered_set<std::int64_t> still_queued;
   std::string packet;
   while (recv_packet(child_task_fd_.get(), packet, Blocking::No) == IoStatus::Ok) {
     Task task;
-    if (decode(packet, task)) still_queued.insert(task.seq);
+    if (decode(packet, task)) still_queued.insert(task.seq);  // (never a Stop: not sent yet)
   }
-  std::vector<std::int64_t> unclaimed;
+  for (auto seq : still_queued) {
+    if (in_flight_.count(seq)) requeue(seq, Charge::No, "");
+  }
+  const std::int64_t now = monotonic_ms();
   for (const auto& [seq, flight] : in_flight_) {
-    if (flight.owner == -1) unclaimed.push_back(seq);
+    if (flight.owner == -1) unclaimed_since_ms_.emplace(seq, now);
   }
-  for (auto seq : unclaimed) {
-    requeue(seq, still_queued.count(seq) != 0 ? Charge::No : Charge::Yes, "worker_crash");
+}
+
+void Coordinator::charge_lost_tasks(std::int64_t now_ms) {
+  for (auto it = unclaimed_since_ms_.begin(); it != unclaimed_since_ms_.end();) {
+    const auto flight = in_flight_.find(it->first);
+    if (flight == in_flight_.end() || flight->second.owner != -1) {  // claimed, or settled
+      it = unclaimed_since_ms_.erase(it);
+    } else if (now_ms - it->second >= kLostTaskGraceMs) {
+      const std::int64_t seq = it->first;
+      it = unclaimed_since_ms_.erase(it);
+      requeue(seq, Charge::Yes, "worker_crash");
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -748,6 +770,17 @@ void Coordinator::log(const std::string& line) {
   }
 }
 
+// Reads every pending signal from the signalfd (SIGCHLD only wakes us: reap_children asks
+// waitpid); returns how many were SIGINT or SIGTERM.
+int Coordinator::read_stop_signals() {
+  int stops = 0;
+  signalfd_siginfo info{};
+  while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+    if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) ++stops;
+  }
+  return stops;
+}
+
 Result<void> Coordinator::shutdown() {
   Result<void> outcome;
   // 1. Fetchers: a Stop each; they finish what they hold, then exit.
@@ -769,12 +802,9 @@ Result<void> Coordinator::shutdown() {
     pollfd fds[2] = {{event_fd_.get(), POLLIN, 0}, {signal_fd_.get(), POLLIN, 0}};
     ::poll(fds, 2, 50);
     if (fds[1].revents & POLLIN) {
-      signalfd_siginfo info{};
-      while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
-          ++stop_requests_;
-          deadline = monotonic_ms();  // a second Ctrl-C: stop waiting
-        }
+      if (const int stops = read_stop_signals(); stops > 0) {
+        stop_requests_ += stops;
+        deadline = monotonic_ms();  // a second Ctrl-C: stop waiting
       }
     }
     handle_events();
@@ -792,13 +822,8 @@ Result<void> Coordinator::shutdown() {
     // The signalfd too: the parser's SIGCHLD ends the wait at once, not at the next timeout.
     pollfd fds[2] = {{event_fd_.get(), POLLIN, 0}, {signal_fd_.get(), POLLIN, 0}};
     ::poll(fds, 2, 50);
-    if (fds[1].revents & POLLIN) {
-      signalfd_siginfo info{};
-      while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
-        // Ctrl-C now does not cut the parser's last commit short; the crawl is "interrupted".
-        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) ++stop_requests_;
-      }
-    }
+    // Ctrl-C now does not cut the parser's last commit short; the crawl is "interrupted".
+    if (fds[1].revents & POLLIN) stop_requests_ += read_stop_signals();
     handle_events();
     if (auto r = reap_children(true); !r && outcome) outcome = r;
   }
@@ -858,16 +883,15 @@ Result<CrawlSummary> Coordinator::run() {
         break;
       }
       if (fds[1].revents & POLLIN) {
-        signalfd_siginfo info{};
-        while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
-          if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
-            if (++stop_requests_ == 1) stop_started_ms_ = monotonic_ms();
-            if (stop_requests_ == 1 && !options_.quiet) {
-              log("crawl: stopping: letting " + std::to_string(in_flight_.size()) +
-                  " transfers finish, up to 10 s (Ctrl-C again to stop at once)");
-            }
+        const int stops = read_stop_signals();
+        if (stops > 0 && stop_requests_ == 0) {
+          stop_started_ms_ = monotonic_ms();
+          if (!options_.quiet) {
+            log("crawl: stopping: letting " + std::to_string(in_flight_.size()) +
+                " transfers finish, up to 10 s (Ctrl-C again to stop at once)");
           }
         }
+        stop_requests_ += stops;
       }
       if (stop_requests_ > 1) break;
       // Transfers still running after the grace period stay in the frontier for a resume.
@@ -877,11 +901,13 @@ Result<CrawlSummary> Coordinator::run() {
         break;
       }
       check_watchdog(monotonic_ms());
+      if (!unclaimed_since_ms_.empty()) charge_lost_tasks(monotonic_ms());
       if (progress_) progress_->update(progress_sample(), monotonic_ms());
     }
   }
   auto stopped = shutdown();
   if (outcome && !stopped) outcome = stopped;
+  stop_requests_ += read_stop_signals();  // one that came after the last wait still counts
 
   CrawlSummary summary;
   summary.pages_fetched = committed_;
@@ -905,6 +931,9 @@ Result<CrawlSummary> Coordinator::run() {
                   static_cast<long long>(errors_));
     std::cerr << line << '\n';
   }
+  // Signals blocked until now would be delivered on unblocking, and kill the process after
+  // the crawl was recorded: the crawl is over, so they are dropped.
+  (void)read_stop_signals();
   ::sigprocmask(SIG_UNBLOCK, &signals, nullptr);
   if (!outcome) return common::error_of(outcome);
   return summary;
