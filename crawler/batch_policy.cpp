@@ -14,6 +14,10 @@ BatchLimits batch_limits_for_watchdog(double watchdog_s) {
   BatchLimits limits;
   const auto quarter_ms = static_cast<std::int64_t>(std::max(0.0, watchdog_s) * 250.0);
   limits.commit_budget_ms = std::clamp<std::int64_t>(quarter_ms, 1, kMaxCommitBudgetMs);
+  // A parser that is never idle is heard from only when it commits: its batch must not wait
+  // longer than the commit may take, or the coordinator's watchdog (results waiting, nothing
+  // committed for --watchdog) kills a healthy parser under a short --watchdog.
+  limits.max_wait_ms = std::min(limits.max_wait_ms, limits.commit_budget_ms);
   return limits;
 }
 

@@ -24,7 +24,9 @@ struct BatchLimits {
 
 // The limits for a parser under a coordinator watchdog of `watchdog_s`: a commit should take
 // at most a quarter of it, and at most 15 s (the default --watchdog, 60 s, gives 15 s: on a
-// large crawl the byte limit then usually ends a batch first).
+// large crawl the byte limit then usually ends a batch first); a batch waits at most as long
+// (max_wait_ms, 5 s unless the watchdog is under 20 s), so a busy parser commits, and is
+// heard from, at least every half watchdog.
 BatchLimits batch_limits_for_watchdog(double watchdog_s);
 
 class BatchPolicy {

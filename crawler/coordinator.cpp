@@ -113,7 +113,7 @@ class Coordinator {
   void release_slot(InFlight& flight, std::int64_t not_before, bool trouble = false);
   Result<void> reap_children(bool shutting_down);
   enum class Charge { No, Yes };  // whether requeued tasks count an attempt
-  void requeue_tasks_of(pid_t pid, Charge charge);
+  void requeue_tasks_of(pid_t pid, bool parser_gone);
   void recover_unclaimed_tasks();
   int read_stop_signals();
   void charge_lost_tasks(std::int64_t now_ms);
@@ -161,6 +161,9 @@ class Coordinator {
   std::unordered_map<pid_t, std::int64_t> fetcher_seen_ms_;
   std::int64_t parser_seen_ms_ = 0, last_watchdog_ms_ = 0;
   std::unordered_set<pid_t> hung_fetchers_;
+  // The watchdog has SIGKILLed the parser: until it is reaped its slots are frozen, and
+  // scanning them again would find more "hung" pages to charge.
+  bool parser_killed_ = false;
   // Tasks without an owner after a fetcher died and the queue was emptied: since when
   // (recover_unclaimed_tasks). Still without one a second later, they died with it.
   std::unordered_map<std::int64_t, std::int64_t> unclaimed_since_ms_;
@@ -312,7 +315,7 @@ void Coordinator::check_watchdog(std::int64_t now) {
     hung_fetchers_.insert(pid);
     ::kill(pid, SIGKILL);
   }
-  if (!parser_.running()) return;
+  if (!parser_.running() || parser_killed_) return;
   for (const auto& busy : parse_slots_.busy()) {
     if (now - busy.started_ms >= limit) hung_parses_.insert(busy.seq);
   }
@@ -320,10 +323,12 @@ void Coordinator::check_watchdog(std::int64_t now) {
     log("crawl: the parser process has been parsing one page for " +
         format_duration(static_cast<double>(limit) / 1000.0) + "; killing it");
     ::kill(parser_.pid(), SIGKILL);
+    parser_killed_ = true;
   } else if (oldest_result_ms >= 0 && now - oldest_result_ms >= limit &&
              now - parser_seen_ms_ >= limit) {
     log("crawl: the parser process is silent with results waiting; killing it");
     ::kill(parser_.pid(), SIGKILL);
+    parser_killed_ = true;
   }
 }
 
@@ -376,6 +381,7 @@ Result<void> Coordinator::replace_parser(int status) {
   }
   parse_slots_.clear();
   hung_parses_.clear();
+  parser_killed_ = false;
   unclaimed_since_ms_.clear();  // every task was requeued above
   if (auto r = spawn_parser(); !r) return r;
   for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
@@ -594,13 +600,17 @@ bool Coordinator::handle_events() {
 }
 
 // A URL whose fetcher died goes back to the queue; after --max-attempts it is stored as failed.
-void Coordinator::requeue_tasks_of(pid_t pid, Charge charge) {
+void Coordinator::requeue_tasks_of(pid_t pid, bool parser_gone) {
   std::vector<std::int64_t> seqs;
   for (const auto& [seq, flight] : in_flight_) {
-    if (flight.owner == pid) seqs.push_back(seq);
+    // A fetcher that exited because the parser died did not crash: its tasks go round
+    // uncharged. But the results it had already handed to the parser are the parser's to
+    // settle: replace_parser charges the page that killed it, which must not go round free.
+    const bool handed_over = !flight.holds_slot && flight.fetched_ms > 0;
+    if (flight.owner == pid && !(parser_gone && handed_over)) seqs.push_back(seq);
   }
   const char* why = hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash";
-  for (auto seq : seqs) requeue(seq, charge, why);
+  for (auto seq : seqs) requeue(seq, parser_gone ? Charge::No : Charge::Yes, why);
 }
 
 // A fetcher killed between reading a task from the shared queue and claiming it with Took
@@ -728,7 +738,7 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
         (parser_gone ? std::string("stopped: the parser process is gone")
                      : describe_wait_status(status)) +
         (stop_requests_ == 0 ? "; starting a new one" : ""));
-    requeue_tasks_of(pid, parser_gone ? Charge::No : Charge::Yes);
+    requeue_tasks_of(pid, parser_gone);
     if (!parser_gone) recover_unclaimed_tasks();
   }
   if (!shutting_down && stop_requests_ == 0) {

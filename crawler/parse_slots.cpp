@@ -87,6 +87,7 @@ ParseSlots::Slot* ParseSlots::slot_at(int slot) const noexcept {
 
 void ParseSlots::begin(int slot, std::int64_t seq, std::int64_t now_ms) noexcept {
   if (Slot* s = slot_at(slot)) {
+    s->culprit.store(0);  // a mark from a fatal signal the process survived is not this page's
     s->started_ms.store(now_ms);
     s->seq.store(seq);  // last: a reader that sees the seq sees its start time
   }

@@ -2,6 +2,7 @@
 
 #include "crawler/batch_policy.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -75,14 +76,18 @@ TEST_CASE("batch_policy: a short watchdog gets a short commit budget", "[crawler
   struct Row {
     double watchdog_s;
     std::int64_t budget_ms;
+    std::int64_t max_wait_ms;
   };
-  // A quarter of the watchdog, at most 15 s, at least 1 ms.
-  for (const Row row : {Row{600, 15000}, Row{60, 15000}, Row{20, 5000}, Row{8, 2000},
-                        Row{1, 250}, Row{0, 1}}) {
+  // A quarter of the watchdog, at most 15 s, at least 1 ms; a batch waits at most 5 s and at
+  // most the budget, so a never-idle parser commits within half the watchdog.
+  for (const Row row : {Row{600, 15000, 5000}, Row{60, 15000, 5000}, Row{20, 5000, 5000},
+                        Row{8, 2000, 2000}, Row{1, 250, 250}, Row{0, 1, 1}}) {
     CAPTURE(row.watchdog_s);
     const BatchLimits l = crawler::batch_limits_for_watchdog(row.watchdog_s);
     CHECK(l.commit_budget_ms == row.budget_ms);
-    CHECK(l.max_wait_ms == 5000);
+    CHECK(l.max_wait_ms == row.max_wait_ms);
+    CHECK(l.max_wait_ms + l.commit_budget_ms <=
+          std::max<std::int64_t>(2, static_cast<std::int64_t>(row.watchdog_s * 500)));
   }
   // With a 1 s watchdog and 10 ms a page, a commit holds at most 25 pages (about 250 ms).
   BatchPolicy policy(crawler::batch_limits_for_watchdog(1));

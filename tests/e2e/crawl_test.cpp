@@ -944,6 +944,15 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
     CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
                         "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
           std::set<std::string>{"NULL|parser_crash|3"});
+    // Each death charged the page: 3 parsers died, no more. (A fetcher that exits because
+    // the parser died, reaped first, once sent the page round again uncharged.)
+    // (The workers' own lines may interleave with the coordinator's: count the starts only.)
+    std::size_t deaths = 0;
+    for (std::size_t at = 0; (at = run.err.find("crawl: the parser process ", at)) != std::string::npos;
+         ++at) {
+      ++deaths;
+    }
+    CHECK(deaths == 3);
     // Every other page, with its links, as in a crawl without faults: results the dead parser
     // had not committed were fetched again, and none of them was charged an attempt.
     const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
