@@ -111,6 +111,7 @@ class Coordinator {
   void handle_committed(const Committed& committed);
   std::int64_t not_before_ms(std::int32_t status, std::int64_t retry_after_s) const;
   void release_slot(InFlight& flight, std::int64_t not_before, bool trouble = false);
+  void abandon_slot(InFlight& flight);
   Result<void> reap_children(bool shutting_down);
   enum class Charge { No, Yes };  // whether requeued tasks count an attempt
   void requeue_tasks_of(pid_t pid, bool parser_gone);
@@ -364,7 +365,7 @@ Result<void> Coordinator::replace_parser(int status) {
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     InFlight& flight = it->second;
     const bool charged = charged_seqs.count(it->first) != 0;
-    release_slot(flight, 0);
+    abandon_slot(flight);
     InFlight moved = std::move(flight);
     it = in_flight_.erase(it);
     if (moved.refused) {  // the gate refuses it again, with its reason
@@ -524,6 +525,13 @@ void Coordinator::release_slot(InFlight& flight, std::int64_t not_before, bool t
   scheduler_.finished(flight.host, not_before, trouble, monotonic_ms());
 }
 
+// A task that goes round again without an outcome: its host's back-off stays as it was.
+void Coordinator::abandon_slot(InFlight& flight) {
+  if (!flight.holds_slot) return;
+  flight.holds_slot = false;
+  scheduler_.abandoned(flight.host);
+}
+
 void Coordinator::handle_committed(const Committed& committed) {
   if (committed.urls_queued > 0) frontier_exhausted_ = false;
   queued_estimate_ += committed.urls_queued;
@@ -656,7 +664,7 @@ void Coordinator::charge_lost_tasks(std::int64_t now_ms) {
 void Coordinator::requeue(std::int64_t seq, Charge charge, const char* why) {
   InFlight flight = std::move(in_flight_[seq]);
   in_flight_.erase(seq);
-  release_slot(flight, 0);
+  abandon_slot(flight);
   if (charge == Charge::Yes && flight.task.attempt >= options_.max_attempts) {
     report_failure(std::move(flight), why);
     return;

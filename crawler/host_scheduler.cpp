@@ -94,6 +94,17 @@ void HostScheduler::finished(const std::string& host, std::int64_t not_before_ms
   }
 }
 
+void HostScheduler::abandoned(const std::string& host) {
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return;
+  Host& h = it->second;
+  if (h.in_flight > 0) --h.in_flight;
+  relist(host, h);
+  if (h.tasks.empty() && h.in_flight == 0 && h.failures == 0 && h.next_start_ms <= now_ms_) {
+    hosts_.erase(it);
+  }
+}
+
 std::int64_t HostScheduler::next_ready_ms() const {
   return ready_.empty() ? -1 : ready_.begin()->first;
 }

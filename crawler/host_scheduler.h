@@ -40,6 +40,9 @@ class HostScheduler {
   // trouble resets the count.
   void finished(const std::string& host, std::int64_t not_before_ms = 0, bool trouble = false,
                 std::int64_t now_ms = 0);
+  // The request has no outcome (its worker died, or its task was taken back from the queue):
+  // frees its slot and leaves the host's error back-off as it was, neither grown nor reset.
+  void abandoned(const std::string& host);
   // The host's own minimum time between request starts (robots.txt Crawl-delay), used when
   // longer than the scheduler's delay; the next start is at least last_start_ms + delay_ms.
   void set_delay(const std::string& host, std::int64_t delay_ms, std::int64_t last_start_ms);

@@ -560,6 +560,24 @@ TEST_CASE("host_scheduler: failed requests back the host off exponentially, succ
   CHECK(take(scheduler, now + base).first == "a");
 }
 
+TEST_CASE("host_scheduler: an abandoned request frees its slot and keeps the back-off",
+          "[crawler][scheduler][politeness]") {
+  HostScheduler scheduler(1, 0);
+  for (int i = 0; i < 4; ++i) scheduler.add("a", make_task(i));
+  const std::int64_t base = HostScheduler::kBackoffBaseMs;
+  REQUIRE(take(scheduler, 0).first == "a");
+  scheduler.finished("a", 0, true, 0);  // one failure: 500 ms
+  REQUIRE(take(scheduler, base).first == "a");
+  scheduler.abandoned("a");  // e.g. its fetcher died: no outcome
+  // The slot is free again at once, and the count of failures is kept: the next failure
+  // backs off twice as long, as if the abandoned request had not happened.
+  REQUIRE(take(scheduler, base).first == "a");
+  scheduler.finished("a", 0, true, base);
+  CHECK(take(scheduler, base + 2 * base - 1).second == -1);
+  CHECK(take(scheduler, base + 2 * base).first == "a");
+  scheduler.abandoned("nowhere");  // unknown hosts are ignored
+}
+
 TEST_CASE("host_scheduler: the error back-off is capped", "[crawler][scheduler][politeness]") {
   HostScheduler scheduler(1, 0);
   for (int i = 0; i < 40; ++i) scheduler.add("a", make_task(i));

@@ -242,9 +242,13 @@ TEST_CASE("crawl: --max-pages stops the crawl, and a second run continues it", "
   REQUIRE(first.exit_code == 0);
   CHECK(query_int(db, "SELECT count(*) FROM pages") == 50);
   CHECK(first.err.find("still queued") != std::string::npos);
-  // Breadth-first: no stored page is deeper than a page left in the queue.
+  // Breadth-first, as far as a pipeline allows: pages are parsed out of order (several parse
+  // threads, two fetchers), so a URL can be discovered, or reach a shorter depth, after a
+  // page one level deeper was dispatched (storage/page_store.cpp, improve_depth). No stored
+  // page is more than one level deeper than the shallowest URL left in the queue. (The
+  // strict form failed about once in 50 runs: max depth 3 stored, depth 2 queued.)
   CHECK(query_int(db, "SELECT max(depth) FROM pages") <=
-        query_int(db, "SELECT min(depth) FROM frontier"));
+        query_int(db, "SELECT min(depth) FROM frontier") + 1);
 
   auto second = crawl(f, db, {"--max-pages", "120", "--workers", "2"});
   INFO(second.err);
