@@ -77,7 +77,6 @@ void HostScheduler::finished(const std::string& host, std::int64_t not_before_ms
   auto it = hosts_.find(host);
   if (it == hosts_.end()) return;
   Host& h = it->second;
-  if (h.in_flight > 0) --h.in_flight;
   h.next_start_ms = std::max(h.next_start_ms, not_before_ms);
   if (trouble) {
     const int shift = std::min(h.failures, 16);
@@ -87,19 +86,19 @@ void HostScheduler::finished(const std::string& host, std::int64_t not_before_ms
   } else {
     h.failures = 0;
   }
-  relist(host, h);
-  // An idle host whose delay has run out needs no memory.
-  if (h.tasks.empty() && h.in_flight == 0 && h.failures == 0 && h.next_start_ms <= now_ms_) {
-    hosts_.erase(it);
-  }
+  free_slot(it);
 }
 
 void HostScheduler::abandoned(const std::string& host) {
   auto it = hosts_.find(host);
-  if (it == hosts_.end()) return;
+  if (it != hosts_.end()) free_slot(it);
+}
+
+void HostScheduler::free_slot(std::unordered_map<std::string, Host>::iterator it) {
   Host& h = it->second;
   if (h.in_flight > 0) --h.in_flight;
-  relist(host, h);
+  relist(it->first, h);
+  // An idle host whose delay has run out needs no memory.
   if (h.tasks.empty() && h.in_flight == 0 && h.failures == 0 && h.next_start_ms <= now_ms_) {
     hosts_.erase(it);
   }

@@ -65,6 +65,8 @@ class HostScheduler {
     int failures = 0;            // consecutive requests with trouble
   };
   void relist(const std::string& name, Host& host);
+  // One request fewer in flight: relists the host, or forgets it if it is idle.
+  void free_slot(std::unordered_map<std::string, Host>::iterator it);
 
   int per_host_;
   std::int64_t delay_ms_;

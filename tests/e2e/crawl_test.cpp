@@ -490,45 +490,34 @@ TEST_CASE("crawl: fetch policy: compression, redirect limits and schemes, timeou
 TEST_CASE("crawl: a fetcher that crashes on a URL is replaced, the URL fails, the crawl goes on",
           "[e2e][crawl][faults]") {
   Fixture f;
-  const std::string db = f.dir.file("crash.db");
-  // Every fetcher that is handed /p/3.html aborts (test-only switch, crawler/workers.h).
-  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
-                               "--progress-interval", "0"},
-                              180, {"CRAWLER_TEST_CRASH_ON_URL=/p/3.html"});
-  INFO(run.err);
-  REQUIRE_FALSE(run.timed_out);
-  REQUIRE(run.exit_code == 0);
-  CHECK(run.err.find("starting a new one") != std::string::npos);
-  CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
-                      "FROM pages WHERE url = '" + f.base + "/p/3.html'") ==
-        std::set<std::string>{"NULL|worker_crash|3"});
   // Everything else is stored as in a crawl without faults: every page reachable without
   // going through /p/3.html (whose links were never read).
   const std::set<std::string> expected = f.pages_reachable_without("/p/3.html");
-  CHECK(query_set(db, "SELECT url FROM pages") == expected);
-  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'worker_crash'") == 1);
-  check_no_leftover_processes(db);
-}
-
-TEST_CASE("crawl: a fetcher killed between taking a task and claiming it loses no task",
-          "[e2e][crawl][faults]") {
-  Fixture f;
-  const std::string db = f.dir.file("unclaimed.db");
-  // Every fetcher that reads /p/3.html from the task queue aborts before its Took, so the
-  // coordinator never learns who had it: the crawl must still find the task and finish.
-  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
-                               "--progress-interval", "0"},
-                              60, {"CRAWLER_TEST_CRASH_BEFORE_TOOK_ON_URL=/p/3.html"});
-  INFO(run.err);
-  REQUIRE_FALSE(run.timed_out);
-  REQUIRE(run.exit_code == 0);
-  CHECK(run.err.find("starting a new one") != std::string::npos);
-  CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
-                      "FROM pages WHERE url = '" + f.base + "/p/3.html'") ==
-        std::set<std::string>{"NULL|worker_crash|3"});
-  CHECK(query_set(db, "SELECT url FROM pages") == f.pages_reachable_without("/p/3.html"));
-  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'worker_crash'") == 1);
-  check_no_leftover_processes(db);
+  struct Case {
+    const char* env;  // test-only switches, crawler/workers.h
+    const char* db;
+    double timeout_s;
+  };
+  // Every fetcher that is handed /p/3.html aborts: after claiming it with Took, and before
+  // (the coordinator never learns who had it: the crawl must still find the task and finish).
+  for (const Case c : {Case{"CRAWLER_TEST_CRASH_ON_URL=/p/3.html", "crash.db", 180},
+                       Case{"CRAWLER_TEST_CRASH_BEFORE_TOOK_ON_URL=/p/3.html", "unclaimed.db", 60}}) {
+    CAPTURE(c.env);
+    const std::string db = f.dir.file(c.db);
+    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                                 "--progress-interval", "0"},
+                                c.timeout_s, {c.env});
+    INFO(run.err);
+    REQUIRE_FALSE(run.timed_out);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.err.find("starting a new one") != std::string::npos);
+    CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
+                        "FROM pages WHERE url = '" + f.base + "/p/3.html'") ==
+          std::set<std::string>{"NULL|worker_crash|3"});
+    CHECK(query_set(db, "SELECT url FROM pages") == expected);
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'worker_crash'") == 1);
+    check_no_leftover_processes(db);
+  }
 }
 
 TEST_CASE("crawl: SIGTERM to the whole process group stops the crawl cleanly, and it resumes",
