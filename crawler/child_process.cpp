@@ -38,20 +38,34 @@ Result<ChildProcess> ChildProcess::spawn(std::vector<std::string> argv,
   static const std::string executable = self_executable();
   if (argv.empty()) return make_error(ErrorCode::BadInput, "spawn: empty argv");
   argv[0] = executable;
+  return spawn_program(executable, std::move(argv), fds);
+}
+
+Result<ChildProcess> ChildProcess::spawn_program(const std::string& executable,
+                                                 std::vector<std::string> argv,
+                                                 const std::vector<FdMapping>& fds) {
+  constexpr std::size_t kMaxFds = 16;
+  if (argv.empty()) return make_error(ErrorCode::BadInput, "spawn: empty argv");
+  if (fds.size() > kMaxFds) return make_error(ErrorCode::BadInput, "spawn: too many fds");
   std::vector<char*> args;
   for (auto& arg : argv) args.push_back(arg.data());
   args.push_back(nullptr);
+  const char* const path = executable.c_str();
+  const std::size_t count = fds.size();
   const pid_t parent = ::getpid();
+  // The child writes why it failed here before _exit: until it execs or exits it runs in our
+  // memory, and we are suspended.
+  volatile int child_errno = 0;
+  const char* volatile child_step = nullptr;
+  int moved[kMaxFds];
 
-  pid_t pid = ::fork();
-  if (pid < 0) return make_error(ErrorCode::Io, std::string("fork: ") + std::strerror(errno));
+  const pid_t pid = ::vfork();
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
+    // Child, sharing our memory until exec: only system calls, no allocation, no return
+    // from this function, nothing written but `moved`, child_errno and child_step.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Dispositions first, then the mask: a signal pending now must not run a handler of ours.
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     // Ctrl-C and SIGTERM reach the whole process group; only the coordinator acts on them
@@ -62,18 +76,39 @@ Result<ChildProcess> ChildProcess::spawn(std::vector<std::string> argv,
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGCHLD, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     // Move sources out of the way first, so a source numbered like a target survives.
-    int moved[16];
-    const std::size_t count = fds.size() < 16 ? fds.size() : 16;
     for (std::size_t i = 0; i < count; ++i) {
       moved[i] = ::fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, 100);
-      if (moved[i] < 0) ::_exit(125);
+      if (moved[i] < 0) {
+        child_errno = errno;
+        child_step = "dup";
+        ::_exit(125);
+      }
     }
     for (std::size_t i = 0; i < count; ++i) {
-      if (::dup2(moved[i], fds[i].child_fd) < 0) ::_exit(125);  // dup2 clears close-on-exec
+      if (::dup2(moved[i], fds[i].child_fd) < 0) {  // dup2 clears close-on-exec
+        child_errno = errno;
+        child_step = "dup2";
+        ::_exit(125);
+      }
     }
-    ::execv(args[0], args.data());
+    ::execv(path, args.data());
+    child_errno = errno;
+    child_step = "exec";
     ::_exit(127);
+  }
+  if (pid < 0) return make_error(ErrorCode::Io, std::string("vfork: ") + std::strerror(errno));
+  if (child_step != nullptr) {
+    const int error = child_errno;
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return make_error(ErrorCode::Io, std::string("start ") + executable + ": " +
+                                         const_cast<const char*>(child_step) + ": " +
+                                         std::strerror(error));
   }
   return ChildProcess(pid);
 }
