@@ -60,9 +60,11 @@ std::size_t ParsePool::in_progress() const {
 }
 
 std::vector<ParsePool::Done> ParsePool::take_done() {
-  std::uint64_t count = 0;
-  (void)!::read(wake_.get(), &count, sizeof count);  // reset the eventfd; done_ is the truth
   std::lock_guard<std::mutex> lock(mutex_);
+  // Reset the eventfd under the lock that guards done_, as run() signals it: then the fd is
+  // readable exactly while done_ holds something, never after its results were taken.
+  std::uint64_t count = 0;
+  (void)!::read(wake_.get(), &count, sizeof count);
   std::vector<Done> out;
   out.swap(done_);
   in_progress_ -= out.size();
@@ -103,10 +105,10 @@ void ParsePool::run(int slot) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.push_back(std::move(done));
+      const std::uint64_t one = 1;
+      (void)!::write(wake_.get(), &one, sizeof one);
     }
     done_ready_.notify_one();
-    const std::uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof one);
   }
 }
 
