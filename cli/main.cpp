@@ -17,7 +17,6 @@
 #include "cli/robots_check.h"
 #include "crawler/coordinator.h"
 #include "crawler/crawl_options.h"
-#include "crawler/curl_handles.h"
 #include "crawler/workers.h"
 #include "storage/query.h"
 #include "storage/schema.h"
@@ -176,7 +175,6 @@ int run_crawl_command(const crawler::CrawlOptions& options) {
     std::cerr << "crawl: warning: --ignore-robots: robots.txt is not fetched or obeyed; crawl "
                  "only sites whose owners agree\n";
   }
-  crawler::CurlGlobal curl;  // before any fetcher exists; workers are separate processes
   auto summary = crawler::run_crawl(options);
   if (!summary) {
     std::cerr << "crawl: " << summary.error().context << "\n";
@@ -193,23 +191,17 @@ int run_crawl_command(const crawler::CrawlOptions& options) {
   return kExitOk;
 }
 
-// Internal worker modes, started by the coordinator as `crawler __fetcher JSON SOCKET` and
-// `crawler __parser JSON` (crawler/workers.h). Not part of the user interface.
-int run_worker(int argc, char** argv) {
-  const std::string mode = argv[1];
-  const bool fetcher = mode == "__fetcher";
-  if ((fetcher && argc != 4) || (!fetcher && argc != 3)) {
-    std::cerr << "crawler: " << mode << " is internal; run `crawler crawl` instead\n";
+// The parser's hidden mode, started by the coordinator as `crawler __parser JSON`
+// (crawler/workers.h). Not part of the user interface. Fetchers are `crawler-fetcher`.
+int run_parser_worker(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "crawler: " << argv[1] << " is internal; run `crawler crawl` instead\n";
     return kExitUsage;
   }
   auto options = crawler::options_from_json(argv[2]);
   if (!options) {
-    std::cerr << "crawler " << mode << ": " << options.error().context << "\n";
+    std::cerr << "crawler " << argv[1] << ": " << options.error().context << "\n";
     return kExitUsage;
-  }
-  if (fetcher) {
-    crawler::CurlGlobal curl;
-    return crawler::run_fetcher_process(*options, argv[3]);
   }
   return crawler::run_parser_process(*options);
 }
@@ -218,8 +210,8 @@ int run_worker(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error return, not a death
-  if (argc >= 2 && (std::string(argv[1]) == "__fetcher" || std::string(argv[1]) == "__parser")) {
-    return run_worker(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == crawler::kParserMode) {
+    return run_parser_worker(argc, argv);
   }
 
   CLI::App app{"crawler: a concurrent, polite web crawler that stores everything in SQLite",

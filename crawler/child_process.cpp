@@ -19,13 +19,6 @@ using common::Result;
 
 namespace {
 
-std::string self_executable() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "/proc/self/exe";
-  return std::string(buf, static_cast<std::size_t>(n));
-}
-
 void sleep_ms(int ms) {
   timespec ts{ms / 1000, (ms % 1000) * 1000000L};
   ::nanosleep(&ts, nullptr);
@@ -33,12 +26,26 @@ void sleep_ms(int ms) {
 
 }  // namespace
 
+const std::string& self_executable() {
+  static const std::string path = [] {
+    char buf[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
+  }();
+  return path;
+}
+
+std::string sibling_executable(const std::string& name) {
+  const std::string& self = self_executable();
+  const auto slash = self.rfind('/');
+  return slash == std::string::npos ? name : self.substr(0, slash + 1) + name;
+}
+
 Result<ChildProcess> ChildProcess::spawn(std::vector<std::string> argv,
                                          const std::vector<FdMapping>& fds) {
-  static const std::string executable = self_executable();
   if (argv.empty()) return make_error(ErrorCode::BadInput, "spawn: empty argv");
-  argv[0] = executable;
-  return spawn_program(executable, std::move(argv), fds);
+  argv[0] = self_executable();
+  return spawn_program(self_executable(), std::move(argv), fds);
 }
 
 Result<ChildProcess> ChildProcess::spawn_program(const std::string& executable,

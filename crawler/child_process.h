@@ -56,6 +56,10 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
+// The path of our own executable, and of `name` in the same directory.
+const std::string& self_executable();
+std::string sibling_executable(const std::string& name);
+
 // "exited with status 3", "killed by signal 9 (Killed)".
 std::string describe_wait_status(int status);
 

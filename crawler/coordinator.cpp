@@ -231,10 +231,14 @@ Result<void> Coordinator::prepare_database() {
 }
 
 Result<void> Coordinator::spawn_fetcher() {
-  auto child = ChildProcess::spawn({"crawler", "__fetcher", to_json(options_), parser_socket_},
-                                   {{child_task_fd_.get(), kFetcherTaskFd},
-                                    {child_event_fd_.get(), kFetcherEventFd}});
-  if (!child) return common::error_of(child);
+  static const std::string executable = sibling_executable(kFetcherExecutable);
+  auto child = ChildProcess::spawn_program(
+      executable, {executable, kFetcherMode, to_json(options_), parser_socket_},
+      {{child_task_fd_.get(), kFetcherTaskFd}, {child_event_fd_.get(), kFetcherEventFd}});
+  if (!child) {
+    return make_error(child.error().code, child.error().context + " (" + kFetcherExecutable +
+                                              " is built and installed beside crawler)");
+  }
   fetchers_.push_back(std::move(*child));
   return {};
 }
@@ -273,7 +277,7 @@ Result<void> Coordinator::start_workers() {
 }
 
 Result<void> Coordinator::spawn_parser() {
-  auto parser = ChildProcess::spawn({"crawler", "__parser", to_json(options_)},
+  auto parser = ChildProcess::spawn({"crawler", kParserMode, to_json(options_)},
                                     {{listen_fd_.get(), kParserListenFd},
                                      {child_event_fd_.get(), kParserEventFd},
                                      {child_control_fd_.get(), kParserControlFd},

@@ -1,7 +1,9 @@
 #pragma once
 // Entry points of the worker processes. The coordinator starts them as
-// `crawler __fetcher OPTIONS_JSON PARSER_SOCKET` and `crawler __parser OPTIONS_JSON`, with the
-// channels below at fixed fd numbers (docs/ARCHITECTURE.md).
+// `crawler-fetcher __fetcher OPTIONS_JSON PARSER_SOCKET` (cli/fetcher_main.cpp, an executable
+// of its own beside `crawler`, so that only fetchers load libcurl) and
+// `crawler __parser OPTIONS_JSON` (cli/main.cpp), with the channels below at fixed fd numbers
+// (docs/ARCHITECTURE.md).
 
 #include <string>
 #include <string_view>
@@ -9,6 +11,11 @@
 #include "crawler/crawl_options.h"
 
 namespace crawler {
+
+// The fetcher's executable, looked up in the directory of `crawler`'s, and the hidden modes.
+inline constexpr const char* kFetcherExecutable = "crawler-fetcher";
+inline constexpr const char* kFetcherMode = "__fetcher";
+inline constexpr const char* kParserMode = "__parser";
 
 // Fetcher: reads tasks from the shared queue, writes Took to events, results to the parser.
 inline constexpr int kFetcherTaskFd = 3;

@@ -807,6 +807,27 @@ TEST_CASE("crawl: progress lines off a terminal, a status line on one, quiet and
   }
 }
 
+TEST_CASE("crawl: without crawler-fetcher beside crawler, the crawl fails at once and says why",
+          "[e2e][cli]") {
+  Fixture f;
+  // A copy of `crawler` alone in a directory: its fetchers cannot start.
+  const std::string lone = f.dir.file("crawler");
+  const std::string copy = "cp " + std::string(CRAWLER_BIN_FOR_TESTS) + " " + lone;
+  REQUIRE(std::system(copy.c_str()) == 0);
+  const std::string db = f.dir.file("lone.db");
+  const std::string err = f.dir.file("err.txt");
+  const std::string command = lone + " crawl " + f.seeds + " --db " + db + " 2>" + err;
+  const int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  const std::string message = e2e::read_file(err);
+  INFO(message);
+  CHECK(message.find(f.dir.file("crawler-fetcher")) != std::string::npos);
+  CHECK(message.find("No such file") != std::string::npos);
+  // No worker was left behind.
+  CHECK(e2e::processes_with_arg(db).empty());
+}
+
 TEST_CASE("crawl: --config reads a TOML [crawl] section, flags win, unknown keys fail",
           "[e2e][cli][config]") {
   Fixture f;
