@@ -71,9 +71,12 @@ std::vector<ParsePool::Done> ParsePool::take_done() {
   return out;
 }
 
-void ParsePool::wait_for_done() {
+void ParsePool::wait_until_unparsed(std::size_t unparsed) {
   std::unique_lock<std::mutex> lock(mutex_);
-  done_ready_.wait(lock, [this] { return !done_.empty() || in_progress_ == 0; });
+  waiter_ = true;
+  waiter_limit_ = unparsed;
+  done_ready_.wait(lock, [this, unparsed] { return in_progress_ - done_.size() <= unparsed; });
+  waiter_ = false;
 }
 
 // A thread body: nothing may escape it. A parse that throws (std::bad_alloc on a hostile
@@ -102,13 +105,19 @@ void ParsePool::run(int slot) {
     if (slots_ != nullptr) slots_->end(slot);
     job.body = std::string();  // parsed: only the fetch outcome is still needed
     done.result = std::move(job);
+    bool wake_waiter = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      // Signal the eventfd when done_ stops being empty; take_done() resets it as it empties
+      // done_, under the same lock. One write per batch of results, not per page.
+      if (done_.empty()) {
+        const std::uint64_t one = 1;
+        (void)!::write(wake_.get(), &one, sizeof one);
+      }
       done_.push_back(std::move(done));
-      const std::uint64_t one = 1;
-      (void)!::write(wake_.get(), &one, sizeof one);
+      wake_waiter = waiter_ && in_progress_ - done_.size() <= waiter_limit_;
     }
-    done_ready_.notify_one();
+    if (wake_waiter) done_ready_.notify_one();
   }
 }
 

@@ -48,12 +48,15 @@ class ParsePool {
   void submit(FetchResult result);
   // Submitted and not yet returned by take_done().
   std::size_t in_progress() const;
-  // Readable (an eventfd) while parsed results wait to be taken.
+  // Readable (an eventfd) exactly while parsed results wait to be taken.
   int wake_fd() const noexcept { return wake_.get(); }
   // Everything parsed so far, in the order it finished; does not block.
   std::vector<Done> take_done();
-  // Blocks until a parsed result waits (returns at once if nothing is in progress).
-  void wait_for_done();
+  // Blocks until at most `unparsed` submitted pages are still queued or being parsed (the
+  // others wait in take_done()); returns at once if that already holds. The threads wake the
+  // caller only then, not at every page: a caller that waits for half of a full queue
+  // sleeps through several pages. wait_until_unparsed(0): until everything is parsed.
+  void wait_until_unparsed(std::size_t unparsed);
 
  private:
   ParsePool(ParseFunction parse, ParseSlots* slots, common::UniqueFd wake)
@@ -68,6 +71,9 @@ class ParsePool {
   std::deque<FetchResult> jobs_;
   std::vector<Done> done_;
   std::size_t in_progress_ = 0;
+  // The caller blocked in wait_until_unparsed, and for how many unparsed pages.
+  bool waiter_ = false;
+  std::size_t waiter_limit_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;  // last: they use everything above
 };

@@ -373,10 +373,8 @@ int run_parser_process(const CrawlOptions& options) {
         IoStatus st = recv_packet(kParserControlFd, message, Blocking::No);
         if (st == IoStatus::Closed || st == IoStatus::Error) {
           // The coordinator is gone: keep what we have and exit.
-          while ((*pool)->in_progress() > 0) {
-            (*pool)->wait_for_done();
-            for (auto& done : (*pool)->take_done()) worker.add(done.result, std::move(done.write));
-          }
+          (*pool)->wait_until_unparsed(0);
+          for (auto& done : (*pool)->take_done()) worker.add(done.result, std::move(done.write));
           worker.commit();
           return 1;
         }
@@ -397,8 +395,10 @@ int run_parser_process(const CrawlOptions& options) {
             if (!worker.add_robots(result)) return 1;
             continue;
           }
-          while ((*pool)->in_progress() >= max_in_progress) {
-            (*pool)->wait_for_done();
+          if ((*pool)->in_progress() >= max_in_progress) {
+            // Full: read on once half of it is parsed, so that the threads wake us once for
+            // several pages rather than at each one.
+            (*pool)->wait_until_unparsed(max_in_progress / 2);
             if (!take_parsed()) return 1;
           }
           (*pool)->submit(std::move(result));

@@ -47,7 +47,7 @@ TEST_CASE("parse pool: every result comes back parsed once, on every thread coun
     std::set<std::int64_t> seen;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (seen.size() < kResults && std::chrono::steady_clock::now() < deadline) {
-      (*pool)->wait_for_done();
+      (*pool)->wait_until_unparsed(kResults - seen.size() - 1);
       for (auto& done : (*pool)->take_done()) {
         CHECK(seen.insert(done.result.task.seq).second);  // once
         CHECK(done.write.page.url == done.result.task.url);
@@ -105,4 +105,47 @@ TEST_CASE("parse pool: a thread count outside 1..slots is refused", "[crawler][p
   CHECK_FALSE(crawler::ParsePool::create(0, parse, &*slots).has_value());
   CHECK_FALSE(crawler::ParsePool::create(3, parse, &*slots).has_value());
   CHECK(crawler::ParsePool::create(2, parse, &*slots).has_value());
+}
+
+TEST_CASE("parse pool: wait_until_unparsed returns once that few pages are left to parse",
+          "[crawler][parse_pool]") {
+  auto slots = crawler::ParseSlots::create(2);
+  REQUIRE(slots.has_value());
+  std::atomic<int> allowed{0}, started{0};
+  auto pool = crawler::ParsePool::create(
+      2,
+      [&](const crawler::FetchResult&) {
+        const int mine = ++started;  // the n-th parse to start finishes once allowed >= n
+        for (int i = 0; i < 30000 && allowed.load() < mine; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return storage::PageWrite{};
+      },
+      &*slots);
+  REQUIRE(pool.has_value());
+  for (int seq = 1; seq <= 6; ++seq) (*pool)->submit(result_for(seq));
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    (*pool)->wait_until_unparsed(2);
+    returned = true;
+  });
+  allowed = 3;  // 3 parsed, 3 left: not yet
+  for (int i = 0; i < 5000 && started.load() < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(returned.load());
+  allowed = 4;  // 2 left: now
+  for (int i = 0; i < 5000 && !returned.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(returned.load());
+  waiter.join();
+  CHECK((*pool)->take_done().size() == 4);
+  CHECK((*pool)->in_progress() == 2);
+  allowed = 6;
+  (*pool)->wait_until_unparsed(0);
+  CHECK((*pool)->take_done().size() == 2);
+  CHECK((*pool)->in_progress() == 0);
+  (*pool)->wait_until_unparsed(0);  // nothing in progress: returns at once
 }
