@@ -183,13 +183,12 @@ Result<void> Coordinator::prepare_database() {
   if (options_.fresh) {
     if (auto r = storage::clear_crawl(db->get()); !r) return r;
   }
+  bool no_valid_seeds = false;
   if (!options_.seeds_file.empty()) {
     auto seeds = read_seeds(options_.seeds_file, static_cast<std::size_t>(options_.max_url_length));
     if (!seeds) return common::error_of(seeds);
     for (const auto& problem : seeds->problems) std::cerr << "crawl: " << problem << '\n';
-    if (seeds->seeds.empty() && !seeds->problems.empty()) {
-      std::cerr << "crawl: no valid seed URLs in '" << options_.seeds_file << "'\n";
-    }
+    no_valid_seeds = seeds->seeds.empty() && !seeds->problems.empty();
     auto queued = storage::add_seeds(db->get(), seeds->seeds);
     if (!queued) return common::error_of(queued);
   }
@@ -207,6 +206,10 @@ Result<void> Coordinator::prepare_database() {
                           ? "nothing to crawl: no seeds file given and '" + options_.db_path +
                                 "' holds no crawl to resume"
                           : "nothing to crawl: no valid seed URLs in '" + options_.seeds_file + "'");
+  }
+  if (no_valid_seeds) {  // but the database holds a crawl to go on with
+    std::cerr << "crawl: no valid seed URLs in '" << options_.seeds_file
+              << "'; resuming the crawl in '" << options_.db_path << "'\n";
   }
   auto id = storage::begin_crawl(db->get(), to_json(options_));
   if (!id) return common::error_of(id);
