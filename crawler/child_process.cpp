@@ -1,11 +1,13 @@
 #include "crawler/child_process.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -59,20 +61,41 @@ Result<ChildProcess> ChildProcess::spawn_program(const std::string& executable,
   args.push_back(nullptr);
   const char* const path = executable.c_str();
   const std::size_t count = fds.size();
+  // Sources are first moved above every target, so that a source numbered like a target
+  // survives until it is placed.
+  int highest_target = 2;
+  for (const auto& fd : fds) {
+    if (fd.child_fd < 0) return make_error(ErrorCode::BadInput, "spawn: negative child fd");
+    highest_target = std::max(highest_target, fd.child_fd);
+  }
+  const int moved_base = highest_target + 1;
   const pid_t parent = ::getpid();
   // The child writes why it failed here before _exit: until it execs or exits it runs in our
   // memory, and we are suspended.
   volatile int child_errno = 0;
   const char* volatile child_step = nullptr;
   int moved[kMaxFds];
+  // No handler of ours may run in the child while it shares our memory: every signal stays
+  // blocked until the child has reset the handled ones to their default (as posix_spawn does).
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
 
   const pid_t pid = ::vfork();
   if (pid == 0) {
     // Child, sharing our memory until exec: only system calls, no allocation, no return
-    // from this function, nothing written but `moved`, child_errno and child_step.
+    // from this function, nothing written but `moved`, child_errno, child_step and errno.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
-    // Dispositions first, then the mask: a signal pending now must not run a handler of ours.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction current {};
+      if (::sigaction(sig, nullptr, &current) != 0) continue;  // not a signal (32, 33)
+      if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) {
+        ::sigaction(sig, &dfl, nullptr);
+      }
+    }
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     // Ctrl-C and SIGTERM reach the whole process group; only the coordinator acts on them
@@ -80,15 +103,12 @@ Result<ChildProcess> ChildProcess::spawn_program(const std::string& executable,
     ::sigaction(SIGINT, &ignore, nullptr);
     ::sigaction(SIGTERM, &ignore, nullptr);
     ::sigaction(SIGPIPE, &ignore, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGCHLD, &dfl, nullptr);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Move sources out of the way first, so a source numbered like a target survives.
     for (std::size_t i = 0; i < count; ++i) {
-      moved[i] = ::fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, 100);
+      moved[i] = ::fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, moved_base);
       if (moved[i] < 0) {
         child_errno = errno;
         child_step = "dup";
@@ -107,7 +127,9 @@ Result<ChildProcess> ChildProcess::spawn_program(const std::string& executable,
     child_step = "exec";
     ::_exit(127);
   }
-  if (pid < 0) return make_error(ErrorCode::Io, std::string("vfork: ") + std::strerror(errno));
+  const int vfork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  if (pid < 0) return make_error(ErrorCode::Io, std::string("vfork: ") + std::strerror(vfork_errno));
   if (child_step != nullptr) {
     const int error = child_errno;
     int status = 0;

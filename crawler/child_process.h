@@ -1,15 +1,17 @@
 #pragma once
-// ChildProcess: a worker process running our own binary (vfork + exec of /proc/self/exe), so
-// it starts from a clean image whatever threads or state the parent has.
+// ChildProcess: a worker process running one of our executables (vfork + exec: `crawler`
+// itself for the parser, `crawler-fetcher` beside it for fetchers), so it starts from a clean
+// image whatever threads or state the parent has.
 //
 // vfork, not fork: the child borrows our memory until its exec instead of copying our page
 // tables, and we do not take a copy-on-write fault on every page we touch afterwards. That
 // was 15-20 ms of CPU per crawl (docs/PERFORMANCE.md, "fixed cost"). An exec that fails is
 // reported by spawn() as an error, not as a child that exits at once.
 //
-// The child inherits only the fds named in `fds` (moved to the given numbers), ignores
-// SIGINT and SIGTERM (they reach the whole process group; the coordinator decides how to
-// stop), and gets SIGKILL if the process that spawned it dies, so no worker outlives its
+// The child inherits only the fds named in `fds` (moved to the given numbers) and those of
+// ours without close-on-exec, starts with no signal handler of ours and an empty signal mask,
+// ignores SIGINT and SIGTERM (they reach the whole process group; the coordinator decides how
+// to stop), and gets SIGKILL if the process that spawned it dies, so no worker outlives its
 // coordinator. The destructor of a child still running kills it (SIGKILL) and reaps it: no
 // zombies. Stopping cleanly is the owner's job (a Stop message, then wait_or_kill).
 

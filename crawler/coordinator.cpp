@@ -236,7 +236,7 @@ Result<void> Coordinator::prepare_database() {
 Result<void> Coordinator::spawn_fetcher() {
   static const std::string executable = sibling_executable(kFetcherExecutable);
   auto child = ChildProcess::spawn_program(
-      executable, {executable, kFetcherMode, to_json(options_), parser_socket_},
+      executable, {executable, kFetcherMode, kVersion, to_json(options_), parser_socket_},
       {{child_task_fd_.get(), kFetcherTaskFd}, {child_event_fd_.get(), kFetcherEventFd}});
   if (!child) {
     return make_error(child.error().code, child.error().context + " (" + kFetcherExecutable +
@@ -744,6 +744,11 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
   for (auto& fetcher : fetchers_) {
     const pid_t pid = fetcher.pid();
     if (!fetcher.running() || !fetcher.try_reap(status)) continue;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kExitFetcherVersionMismatch) {
+      return make_error(ErrorCode::BadInput,
+                        sibling_executable(kFetcherExecutable) + " is not from this build of "
+                        "crawler (" + kVersion + "); install both from the same build");
+    }
     if (shutting_down) continue;
     // Its Took messages were sent before it died, so they are in the event channel.
     if (!handle_events()) return make_error(ErrorCode::Io, "event channel failed");

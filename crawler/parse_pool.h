@@ -56,6 +56,7 @@ class ParsePool {
   // others wait in take_done()); returns at once if that already holds. The threads wake the
   // caller only then, not at every page: a caller that waits for half of a full queue
   // sleeps through several pages. wait_until_unparsed(0): until everything is parsed.
+  // One caller at a time (the thread that submits): the pool remembers a single waiter.
   void wait_until_unparsed(std::size_t unparsed);
 
  private:

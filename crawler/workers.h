@@ -1,9 +1,9 @@
 #pragma once
 // Entry points of the worker processes. The coordinator starts them as
-// `crawler-fetcher __fetcher OPTIONS_JSON PARSER_SOCKET` (cli/fetcher_main.cpp, an executable
-// of its own beside `crawler`, so that only fetchers load libcurl) and
-// `crawler __parser OPTIONS_JSON` (cli/main.cpp), with the channels below at fixed fd numbers
-// (docs/ARCHITECTURE.md).
+// `crawler-fetcher __fetcher VERSION OPTIONS_JSON PARSER_SOCKET` (cli/fetcher_main.cpp, an
+// executable of its own beside `crawler`, so that only fetchers load libcurl) and
+// `crawler __parser OPTIONS_JSON` (cli/main.cpp), with the channels below at fixed fd
+// numbers (docs/ARCHITECTURE.md).
 
 #include <string>
 #include <string_view>
@@ -26,6 +26,10 @@ inline constexpr int kParserListenFd = 3;
 inline constexpr int kParserEventFd = 4;
 inline constexpr int kParserControlFd = 5;
 inline constexpr int kParserSlotsFd = 6;
+
+// crawler-fetcher's exit status when it was started by a `crawler` of another version (the
+// messages between them are not versioned): the crawl fails instead of starting another.
+inline constexpr int kExitFetcherVersionMismatch = 4;
 
 // A fetcher's exit status when its results connection broke: the parser died. Not a crash of
 // the fetcher, so its tasks are fetched again without being charged an attempt.

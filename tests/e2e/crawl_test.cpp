@@ -2,6 +2,7 @@
 // database it writes and on the server's request log.
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -828,6 +829,27 @@ TEST_CASE("crawl: without crawler-fetcher beside crawler, the crawl fails at onc
   CHECK(message.find("No such file") != std::string::npos);
   // No worker was left behind.
   CHECK(e2e::processes_with_arg(db).empty());
+
+  SECTION("a crawler-fetcher of another version: refused at once on either side") {
+    // The real fetcher, asked by a crawler of another version, exits with status 4 ...
+    const std::string fetcher = std::string(CRAWLER_BIN_FOR_TESTS) + "-fetcher";
+    const std::string direct = fetcher + " __fetcher 0.0.0-other '{}' @nowhere 2>" + err;
+    const int refused = std::system(direct.c_str());
+    REQUIRE(WIFEXITED(refused));
+    CHECK(WEXITSTATUS(refused) == 4);
+    CHECK(e2e::read_file(err).find("from the same build") != std::string::npos);
+    // ... and a crawler whose fetcher exits so stops with an error, instead of starting
+    // fetchers for ever.
+    f.dir.write("crawler-fetcher", "#!/bin/sh\nexit 4\n");
+    REQUIRE(::chmod(f.dir.file("crawler-fetcher").c_str(), 0755) == 0);
+    const int other = std::system(command.c_str());
+    REQUIRE(WIFEXITED(other));
+    CHECK(WEXITSTATUS(other) == 1);
+    const std::string why = e2e::read_file(err);
+    INFO(why);
+    CHECK(why.find("is not from this build of crawler") != std::string::npos);
+    CHECK(e2e::processes_with_arg(db).empty());
+  }
 }
 
 TEST_CASE("crawl: --config reads a TOML [crawl] section, flags win, unknown keys fail",
