@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -169,19 +170,33 @@ void FrameWriter::clear() {
   pending_bytes_ = 0;
 }
 
-IoStatus FrameReader::fill(int fd) {
-  if (start_ > 0 && start_ == buffer_.size()) {
-    buffer_.clear();
+namespace {
+constexpr std::size_t kMinReadRoom = 64 * 1024;
+// An idle reader gives back a buffer that a large frame grew past this.
+constexpr std::size_t kIdleBufferBytes = 4u * 1024 * 1024;
+}  // namespace
+
+void FrameReader::make_room() {
+  if (buffer_.size() - end_ >= kMinReadRoom) return;
+  if (start_ > 0) {  // move the unread bytes to the front: at most one copy of each byte
+    std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+    end_ -= start_;
     start_ = 0;
-  } else if (start_ > (1u << 20) && start_ * 2 > buffer_.size()) {
-    buffer_.erase(0, start_);
-    start_ = 0;
+    if (buffer_.size() - end_ >= kMinReadRoom) return;
   }
-  char chunk[256 * 1024];
+  buffer_.resize(std::max(buffer_.size() * 2, end_ + kMinReadRoom));
+}
+
+IoStatus FrameReader::fill(int fd) {
+  if (start_ == end_) {
+    start_ = end_ = 0;
+    if (buffer_.size() > kIdleBufferBytes) std::vector<char>().swap(buffer_);
+  }
   for (int i = 0; i < 64; ++i) {  // bounded per call so one fetcher can't starve the others
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    make_room();
+    ssize_t n = ::read(fd, buffer_.data() + end_, buffer_.size() - end_);
     if (n > 0) {
-      buffer_.append(chunk, static_cast<std::size_t>(n));
+      end_ += static_cast<std::size_t>(n);
       continue;
     }
     if (n == 0) return IoStatus::Closed;
@@ -192,18 +207,17 @@ IoStatus FrameReader::fill(int fd) {
   return IoStatus::Ok;
 }
 
-bool FrameReader::next(std::string& frame) {
-  if (buffer_.size() - start_ < 4) return false;
+bool FrameReader::next(std::string_view& frame) {
+  if (end_ - start_ < 4) return false;
   std::uint32_t length = 0;
   std::memcpy(&length, buffer_.data() + start_, sizeof length);
   if (length > kMaxFrameBytes) {
     // A corrupt stream: drop it all; the caller notices no frames and the peer is replaced.
-    buffer_.clear();
-    start_ = 0;
+    start_ = end_ = 0;
     return false;
   }
-  if (buffer_.size() - start_ - 4 < length) return false;
-  frame.assign(buffer_, start_ + 4, length);
+  if (end_ - start_ - 4 < length) return false;
+  frame = std::string_view(buffer_.data() + start_ + 4, length);
   start_ += 4 + length;
   return true;
 }

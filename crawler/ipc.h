@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -67,16 +68,25 @@ class FrameWriter {
 };
 
 // Accumulates bytes from a non-blocking stream and splits them into frames.
+// Bytes are read straight into one buffer and frames are handed out as views of it, so a
+// result's body is copied once after the read (into the FetchResult that decode() fills),
+// not three times (a read chunk, the buffer, a frame string). The buffer grows to the
+// largest frame and is given back when it is empty and over 4 MiB.
 class FrameReader {
  public:
   // Reads what is available. Closed at EOF; Error on a read error or an oversized frame.
+  // Invalidates the frames next() returned before.
   IoStatus fill(int fd);
-  // Takes the next complete frame, if any.
-  bool next(std::string& frame);
+  // Takes the next complete frame, if any: a view into the buffer, valid until fill().
+  bool next(std::string_view& frame);
 
  private:
-  std::string buffer_;
+  // Room for the next read at the end of buffer_: compacts, or grows, the buffer.
+  void make_room();
+
+  std::vector<char> buffer_;  // buffer_[start_, end_) is read and not yet taken
   std::size_t start_ = 0;
+  std::size_t end_ = 0;
 };
 
 void set_nonblocking(int fd);

@@ -352,7 +352,8 @@ int run_parser_process(const CrawlOptions& options) {
     return true;
   };
   bool stopping = false;
-  std::string frame, message;
+  std::string_view frame;  // into the connection's FrameReader, until its next fill()
+  std::string message;
   FetchResult result;
   for (;;) {
     // Nothing to read and no page being parsed: an idle moment, commit now.
