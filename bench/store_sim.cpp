@@ -1,7 +1,8 @@
 // bench_store_sim: the parser's SQLite write pattern on the scale scenario, without the
 // crawler around it, to see how the store alone slows down as the URL count grows.
 //
-//   bench_store_sim --layout current|compact [--batch PAGES] [--sorted] [--urls N] NEW.db
+//   bench_store_sim --layout current|compact|staged [--batch PAGES] [--sorted] [--urls N]
+//                   [--merge-urls N] NEW.db
 //
 // Each simulated page takes the next queued URL from the frontier, stores a page row, marks
 // its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
@@ -11,7 +12,12 @@
 //   current  the schema as it is (storage/schema.cpp, reduced to the columns written here):
 //            urls keyed by the URL hash, frontier_by_url, link_edges_by_target;
 //   compact  what a 3 -> 4 migration could make it: urls in discovery order with a UNIQUE
-//            index on the hash, frontier rows deleted by seq, no link_edges_by_target.
+//            index on the hash, frontier rows deleted by seq, no link_edges_by_target;
+//   staged   a two-level write path (an LSM with two levels): new URLs go to a small
+//            urls_new table (it stays in the cache), which is merged into urls (keyed by the
+//            hash, as now) in hash order every --merge-urls new URLs (default 1,000,000);
+//            lookups check urls_new, then a Bloom filter in memory (10 bits per URL), then
+//            urls; frontier rows deleted by seq, no frontier_by_url, no link_edges_by_target.
 // --sorted processes a batch's links in hash order (one pass over each index per commit).
 // The pragmas are the parser's (crawler/parser_process.cpp). docs/PERFORMANCE.md has results.
 #include <sqlite3.h>
@@ -57,8 +63,8 @@ bool step(sqlite3_stmt* s) {  // true if a row came back
 
 int usage() {
   std::fprintf(stderr,
-               "usage: bench_store_sim --layout current|compact [--batch PAGES] [--sorted] "
-               "[--urls N] NEW.db\n");
+               "usage: bench_store_sim --layout current|compact|staged [--batch PAGES] [--sorted] "
+               "[--urls N] [--merge-urls N] NEW.db\n");
   return 2;
 }
 
@@ -69,19 +75,23 @@ int main(int argc, char** argv) {
   int batch = 1000;
   bool sorted = false;
   long target = 10'000'000;
+  long merge_urls = 1'000'000;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--layout" && i + 1 < argc) layout = argv[++i];
     else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
     else if (a == "--urls" && i + 1 < argc) target = std::atol(argv[++i]);
+    else if (a == "--merge-urls" && i + 1 < argc) merge_urls = std::atol(argv[++i]);
     else if (a == "--sorted") sorted = true;
     else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
     else return usage();
   }
-  if ((layout != "current" && layout != "compact") || path.empty() || batch < 1 || target < 10) {
+  if ((layout != "current" && layout != "compact" && layout != "staged") || path.empty() ||
+      batch < 1 || target < 10 || merge_urls < 1) {
     return usage();
   }
   const bool compact = layout == "compact";
+  const bool staged = layout == "staged";
   // A new file only: never write into (or delete) a crawl database given by mistake.
   if (sqlite3_open_v2(path.c_str(), &g_db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
     std::fprintf(stderr, "bench_store_sim: %s exists; give the path of a new file\n", path.c_str());
@@ -104,21 +114,47 @@ int main(int argc, char** argv) {
        "fetched_at TEXT NOT NULL, title TEXT)");
   exec("CREATE TABLE link_edges(from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, "
        "follow INTEGER NOT NULL, PRIMARY KEY(from_id, to_id)) WITHOUT ROWID");
-  if (!compact) {
+  if (!compact && !staged) {
     exec("CREATE INDEX frontier_by_url ON frontier(url_id)");
     exec("CREATE INDEX link_edges_by_target ON link_edges(to_id)");
   }
+  if (staged) {
+    exec("CREATE TABLE urls_new(id INTEGER PRIMARY KEY, url TEXT NOT NULL, "
+         "host TEXT NOT NULL, depth INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, "
+         "attempts INTEGER NOT NULL DEFAULT 0, discovered_at TEXT NOT NULL)");
+  }
+  // staged: a Bloom filter over the merged urls, 10 bits per URL of --urls, 7 probes.
+  std::vector<std::uint64_t> bloom(staged ? static_cast<std::size_t>(target) * 10 / 64 + 1 : 0);
+  auto bloom_probe = [&](std::int64_t id, bool add) {
+    const auto h1 = static_cast<std::uint64_t>(id);
+    const std::uint64_t h2 = (h1 * 0x9E3779B97F4A7C15ull) | 1;
+    const std::uint64_t bits = bloom.size() * 64;
+    for (int k = 0; k < 7; ++k) {
+      const std::uint64_t bit = (h1 + static_cast<std::uint64_t>(k) * h2) % bits;
+      if (add) bloom[bit / 64] |= 1ull << (bit % 64);
+      else if ((bloom[bit / 64] & (1ull << (bit % 64))) == 0) return false;
+    }
+    return true;
+  };
   sqlite3_stmt* next = prepare("SELECT seq, url_id FROM frontier WHERE seq > ? ORDER BY seq LIMIT 1");
   sqlite3_stmt* insert_page =
       prepare("INSERT INTO pages VALUES(?, ?, 200, '2026-11-23T10:00:00.000Z', 'a title')");
   sqlite3_stmt* mark_done = prepare("UPDATE urls SET state = 'done' WHERE id = ?");
-  sqlite3_stmt* dequeue = prepare(compact ? "DELETE FROM frontier WHERE seq = ?"
-                                          : "DELETE FROM frontier WHERE url_id = ?");
+  sqlite3_stmt* dequeue = prepare(compact || staged ? "DELETE FROM frontier WHERE seq = ?"
+                                                    : "DELETE FROM frontier WHERE url_id = ?");
+  sqlite3_stmt* mark_done_new =
+      staged ? prepare("UPDATE urls_new SET state = 'done' WHERE id = ?") : nullptr;
+  sqlite3_stmt* select_new = staged ? prepare("SELECT depth, state FROM urls_new WHERE id = ?")
+                                    : nullptr;
   sqlite3_stmt* insert_edge = prepare("INSERT OR IGNORE INTO link_edges VALUES(?, ?, 1)");
   sqlite3_stmt* select_url = prepare("SELECT depth, state FROM urls WHERE id = ?");
   sqlite3_stmt* insert_url = prepare(
-      "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
-      "VALUES(?, ?, ?, 1, 'queued', '2026-11-23T10:00:00.000Z')");
+      staged ? "INSERT INTO urls_new(id, url, host, depth, state, discovered_at) "
+               "VALUES(?, ?, ?, 1, 'queued', '2026-11-23T10:00:00.000Z')"
+             : "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
+               "VALUES(?, ?, ?, 1, 'queued', '2026-11-23T10:00:00.000Z')");
+  long staged_urls = 0;
+  double merge_s = 0;
   sqlite3_stmt* enqueue = prepare("INSERT INTO frontier(url_id, url, depth) VALUES(?, ?, 1)");
 
   std::mt19937_64 rng(1);
@@ -136,8 +172,18 @@ int main(int argc, char** argv) {
     sqlite3_bind_int64(insert_edge, 1, from);
     sqlite3_bind_int64(insert_edge, 2, to);
     step(insert_edge);
-    sqlite3_bind_int64(select_url, 1, to);
-    if (step(select_url)) return;
+    if (staged) {
+      sqlite3_bind_int64(select_new, 1, to);
+      if (step(select_new)) return;
+      if (bloom_probe(to, false)) {
+        sqlite3_bind_int64(select_url, 1, to);
+        if (step(select_url)) return;
+      }
+      ++staged_urls;
+    } else {
+      sqlite3_bind_int64(select_url, 1, to);
+      if (step(select_url)) return;
+    }
     const std::string url = url_of(to);
     sqlite3_bind_int64(insert_url, 1, to);
     sqlite3_bind_text(insert_url, 2, url.c_str(), -1, SQLITE_TRANSIENT);
@@ -167,9 +213,15 @@ int main(int argc, char** argv) {
       sqlite3_bind_int64(insert_page, 1, id);
       sqlite3_bind_text(insert_page, 2, url.c_str(), -1, SQLITE_TRANSIENT);
       step(insert_page);
-      sqlite3_bind_int64(mark_done, 1, id);
-      step(mark_done);
-      sqlite3_bind_int64(dequeue, 1, compact ? seq : id);
+      if (staged) {
+        sqlite3_bind_int64(mark_done_new, 1, id);
+        step(mark_done_new);
+      }
+      if (!staged || sqlite3_changes(g_db) == 0) {
+        sqlite3_bind_int64(mark_done, 1, id);
+        step(mark_done);
+      }
+      sqlite3_bind_int64(dequeue, 1, compact || staged ? seq : id);
       step(dequeue);
       for (int l = 0; l < 100; ++l) {
         if (sorted) links.emplace_back(random_id(), id);
@@ -181,6 +233,17 @@ int main(int argc, char** argv) {
       std::sort(links.begin(), links.end());
       for (const auto& [to, from] : links) add_link(to, from);
       links.clear();
+    }
+    if (staged && staged_urls >= merge_urls) {
+      // The merge: urls_new into urls in hash order (each leaf of urls written at most once),
+      // in the same transaction, and the Bloom filter learns the merged ids.
+      const auto t0 = std::chrono::steady_clock::now();
+      sqlite3_stmt* ids = prepare("SELECT id FROM urls_new");
+      while (sqlite3_step(ids) == SQLITE_ROW) bloom_probe(sqlite3_column_int64(ids, 0), true);
+      sqlite3_finalize(ids);
+      exec("INSERT INTO urls SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");
+      merge_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      staged_urls = 0;
     }
     exec("COMMIT");
     if (urls >= next_mark) {
@@ -194,7 +257,8 @@ int main(int argc, char** argv) {
       next_mark += target / 10;
     }
   }
-  std::printf("total %.1f s\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::printf("total %.1f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (staged) std::printf(", merges %.1f s", merge_s);
+  std::printf("\n");
   return 0;
 }
