@@ -50,6 +50,12 @@ constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), j
 constexpr std::int64_t kRetryMaxMs = 60 * 1000;
 constexpr std::int64_t kMaxRetryAfterMs = 3600 * 1000;
 
+// crawler-fetcher, beside our own executable.
+const std::string& fetcher_executable() {
+  static const std::string path = sibling_executable(kFetcherExecutable);
+  return path;
+}
+
 // Holds `<db>.lock` with flock() for the whole crawl; its content names the holder's pid.
 Result<UniqueFd> lock_database(const std::string& db_path) {
   const std::string path = db_path + ".lock";
@@ -234,7 +240,7 @@ Result<void> Coordinator::prepare_database() {
 }
 
 Result<void> Coordinator::spawn_fetcher() {
-  static const std::string executable = sibling_executable(kFetcherExecutable);
+  const std::string& executable = fetcher_executable();
   auto child = ChildProcess::spawn_program(
       executable, {executable, kFetcherMode, kVersion, to_json(options_), parser_socket_},
       {{child_task_fd_.get(), kFetcherTaskFd}, {child_event_fd_.get(), kFetcherEventFd}});
@@ -746,7 +752,7 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
     if (!fetcher.running() || !fetcher.try_reap(status)) continue;
     if (WIFEXITED(status) && WEXITSTATUS(status) == kExitFetcherVersionMismatch) {
       return make_error(ErrorCode::BadInput,
-                        sibling_executable(kFetcherExecutable) + " is not from this build of "
+                        fetcher_executable() + " is not from this build of "
                         "crawler (" + kVersion + "); install both from the same build");
     }
     if (shutting_down) continue;

@@ -73,10 +73,9 @@ std::vector<ParsePool::Done> ParsePool::take_done() {
 
 void ParsePool::wait_until_unparsed(std::size_t unparsed) {
   std::unique_lock<std::mutex> lock(mutex_);
-  waiter_ = true;
   waiter_limit_ = unparsed;
   done_ready_.wait(lock, [this, unparsed] { return in_progress_ - done_.size() <= unparsed; });
-  waiter_ = false;
+  waiter_limit_.reset();
 }
 
 // A thread body: nothing may escape it. A parse that throws (std::bad_alloc on a hostile
@@ -115,7 +114,7 @@ void ParsePool::run(int slot) {
         (void)!::write(wake_.get(), &one, sizeof one);
       }
       done_.push_back(std::move(done));
-      wake_waiter = waiter_ && in_progress_ - done_.size() <= waiter_limit_;
+      wake_waiter = waiter_limit_ && in_progress_ - done_.size() <= *waiter_limit_;
     }
     if (wake_waiter) done_ready_.notify_one();
   }

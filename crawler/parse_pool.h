@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -72,9 +73,8 @@ class ParsePool {
   std::deque<FetchResult> jobs_;
   std::vector<Done> done_;
   std::size_t in_progress_ = 0;
-  // The caller blocked in wait_until_unparsed, and for how many unparsed pages.
-  bool waiter_ = false;
-  std::size_t waiter_limit_ = 0;
+  // While a caller is blocked in wait_until_unparsed: the count of unparsed pages it awaits.
+  std::optional<std::size_t> waiter_limit_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;  // last: they use everything above
 };
