@@ -81,13 +81,14 @@ storage::RobotsAccess robots_access(const FetchResult& result) {
 }
 
 // About the memory a PageWrite holds: its strings' lengths plus the objects' own sizes
-// (allocation slack can add to it; the bound is approximate).
+// (allocation slack can add to it; the bound is approximate), and what writing it takes.
 std::size_t write_bytes(const storage::PageWrite& write) {
   const storage::PageRecord& p = write.page;
   std::size_t n = sizeof write + p.url.size() + p.final_url.size() + p.title.size() +
                   p.text.size() + p.error_detail.size() + p.canonical.size();
   for (const auto& link : write.links) {
-    n += sizeof link + link.url.size() + link.host.size() + link.skip_reason.size();
+    n += sizeof link + link.url.size() + link.host.size() + link.skip_reason.size() +
+         storage::SqlitePageStore::working_bytes_per_link();
   }
   return n;
 }

@@ -1,7 +1,9 @@
 #include "storage/page_store.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <numeric>
 #include <utility>
 
 #include "common/hash.h"
@@ -104,7 +106,10 @@ Result<void> SqlitePageStore::prepare_statements() {
        "VALUES (?,?,?,?,?,?,?)"},
       {&update_url_depth_, "UPDATE urls SET depth = ? WHERE id = ?"},
       {&update_url_state_, "UPDATE urls SET state = ?, reason = ?, attempts = ? WHERE id = ?"},
-      {&insert_frontier_, "INSERT INTO frontier(url_id, url, depth) VALUES (?,?,?)"},
+      {&insert_frontier_, "INSERT INTO frontier(seq, url_id, url, depth) VALUES (?,?,?,?)"},
+      // AUTOINCREMENT's high-water mark: seqs are never reused, even after deletes.
+      {&select_last_seq_,
+       "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'frontier'), 0)"},
       {&delete_frontier_, "DELETE FROM frontier WHERE url_id = ?"},
       {&insert_text_, "INSERT INTO page_text(rowid, title, body) VALUES (?,?,?)"},
       {&update_frontier_depth_, "UPDATE frontier SET depth = ? WHERE url_id = ?"},
@@ -123,11 +128,11 @@ Result<void> SqlitePageStore::prepare_statements() {
 Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& batch) {
   WriteSummary summary;
   if (auto r = exec(db_.get(), "BEGIN IMMEDIATE"); !r) return common::error_of(r);
-  for (const auto& write : batch) {
-    if (auto r = write_page(write, summary); !r) {
-      (void)exec(db_.get(), "ROLLBACK");
-      return common::error_of(r);
-    }
+  auto written = write_batch_rows(batch, summary);
+  release_batch();
+  if (!written) {
+    (void)exec(db_.get(), "ROLLBACK");
+    return common::error_of(written);
   }
   if (auto r = exec(db_.get(), "COMMIT"); !r) {
     (void)exec(db_.get(), "ROLLBACK");
@@ -136,7 +141,129 @@ Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& 
   return summary;
 }
 
-Result<void> SqlitePageStore::write_page(const PageWrite& write, WriteSummary& summary) {
+std::size_t SqlitePageStore::working_bytes_per_link() {
+  return sizeof(PendingLink) + sizeof(std::size_t) + sizeof(Target);
+}
+
+void SqlitePageStore::release_batch() {
+  std::vector<Target>().swap(targets_);
+  std::vector<PendingLink>().swap(links_);
+  std::unordered_map<std::int64_t, BatchPage>().swap(batch_pages_);
+}
+
+// A batch is written in four steps so that its many links touch the big B-trees in key
+// order. urls, frontier_by_url and link_edges_by_target are all keyed by the target's hash;
+// inserted in the order links are found, each new URL dirties a leaf page of each at a random
+// place, and once the trees outgrow the cache every commit writes about as many pages as it
+// adds URLs (docs/PERFORMANCE.md, (e)). In hash order a commit walks each tree once, left to
+// right. The decisions (queue or skip, depth, frontier order, the per-host limits) are still
+// made in batch order, so the result is the same as adding each link in turn.
+Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& batch,
+                                               WriteSummary& summary) {
+  // 1. The pages' own rows, in batch order; their links are collected.
+  std::size_t link_count = 0;
+  for (const auto& write : batch) link_count += write.links.size();
+  links_.reserve(link_count);
+  for (const auto& write : batch) {
+    auto depth = write_page(write, summary);
+    if (!depth) return common::error_of(depth);
+    if (!*depth) continue;  // stored before: its links were added then
+    const std::int64_t from_id = write.page.url_id;
+    batch_pages_[from_id] = {**depth, links_.size(), links_.size() + write.links.size()};
+    for (const auto& link : write.links) {
+      links_.push_back({from_id, common::url_id(link.url), 0, &link});
+    }
+  }
+  if (links_.empty()) return {};
+
+  // 2. What urls holds for each distinct target, read in hash order.
+  std::vector<std::size_t> hash_order(links_.size());
+  std::iota(hash_order.begin(), hash_order.end(), std::size_t{0});
+  std::sort(hash_order.begin(), hash_order.end(), [this](std::size_t a, std::size_t b) {
+    return links_[a].to_id != links_[b].to_id ? links_[a].to_id < links_[b].to_id : a < b;
+  });
+  for (const std::size_t i : hash_order) {
+    if (targets_.empty() || targets_.back().id != links_[i].to_id) {
+      targets_.push_back(Target{});
+      targets_.back().id = links_[i].to_id;
+    }
+    links_[i].target = targets_.size() - 1;
+  }
+  if (auto r = read_targets(); !r) return r;
+
+  // 3. Each link in batch order: the new URLs, their state, depth and frontier seq.
+  {
+    sqlite3_stmt* s = select_last_seq_.get();
+    const int rc = sqlite3_step(s);
+    last_seq_ = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW) return error_from_sqlite(rc, db_.get(), "read frontier seq");
+  }
+  for (const auto& link : links_) {
+    const int from_depth = batch_pages_.at(link.from_id).depth;
+    if (auto r = add_link(from_depth, targets_[link.target], *link.link, summary); !r) return r;
+  }
+
+  // 4. The edges and the new urls and frontier rows, in hash order.
+  return write_links(hash_order);
+}
+
+Result<void> SqlitePageStore::read_targets() {
+  sqlite3_stmt* s = select_url_.get();
+  for (auto& target : targets_) {
+    bind_int(s, 1, target.id);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      target.kind = Target::Kind::kStored;
+      target.depth = sqlite3_column_int(s, 0);
+      target.skipped = column_text(s, 1) == "skipped";
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
+  }
+  return {};
+}
+
+Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& hash_order) {
+  const std::string discovered_at = now_iso8601();
+  for (const std::size_t i : hash_order) {
+    const PendingLink& pending = links_[i];
+    sqlite3_stmt* e = insert_edge_.get();
+    bind_int(e, 1, pending.from_id);
+    bind_int(e, 2, pending.to_id);
+    bind_int(e, 3, pending.link->follow ? 1 : 0);
+    if (auto r = step_done(e, "insert link"); !r) return r;
+    Target& target = targets_[pending.target];
+    if (target.kind != Target::Kind::kAdded || target.written) continue;
+    target.written = true;
+    sqlite3_stmt* u = insert_url_.get();
+    bind_int(u, 1, target.id);
+    bind_text(u, 2, target.link->url);
+    bind_text(u, 3, target.link->host);
+    bind_int(u, 4, target.depth);
+    bind_text(u, 5, target.skipped ? "skipped" : "queued");
+    bind_text_or_null(u, 6, target.reason);
+    bind_text(u, 7, discovered_at);
+    if (auto r = step_done(u, "insert url"); !r) return r;
+    if (target.skipped) continue;
+    sqlite3_stmt* f = insert_frontier_.get();
+    bind_int(f, 1, target.seq);
+    bind_int(f, 2, target.id);
+    bind_text(f, 3, target.link->url);
+    bind_int(f, 4, target.depth);
+    if (auto r = step_done(f, "insert frontier"); !r) return r;
+  }
+  return {};
+}
+
+SqlitePageStore::Target* SqlitePageStore::find_target(std::int64_t id) {
+  auto it = std::lower_bound(targets_.begin(), targets_.end(), id,
+                             [](const Target& t, std::int64_t key) { return t.id < key; });
+  return it != targets_.end() && it->id == id ? &*it : nullptr;
+}
+
+Result<std::optional<int>> SqlitePageStore::write_page(const PageWrite& write,
+                                                      WriteSummary& summary) {
   const PageRecord& page = write.page;
   // The urls row is the authority on depth: a shorter path may have been found since the
   // task was handed out.
@@ -147,7 +274,9 @@ Result<void> SqlitePageStore::write_page(const PageWrite& write, WriteSummary& s
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) depth = sqlite3_column_int(s, 0);
     sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return error_from_sqlite(rc, db_.get(), "select url");
+    }
   }
   sqlite3_stmt* s = insert_page_.get();
   const bool failed = page.status == 0;
@@ -168,10 +297,10 @@ Result<void> SqlitePageStore::write_page(const PageWrite& write, WriteSummary& s
   bind_int(s, 15, static_cast<std::int64_t>(write.links.size()));
   bind_int(s, 16, page.noindex ? 1 : 0);
   bind_text_or_null(s, 17, page.canonical);
-  if (auto r = step_done(s, "insert page"); !r) return r;
+  if (auto r = step_done(s, "insert page"); !r) return common::error_of(r);
   if (sqlite3_changes(db_.get()) == 0) {
     // Stored already (fetched again after a worker was replaced): keep the first result.
-    return {};
+    return std::optional<int>();
   }
   ++summary.pages;
   {
@@ -180,77 +309,51 @@ Result<void> SqlitePageStore::write_page(const PageWrite& write, WriteSummary& s
     bind_text_or_null(u, 2, page.error);
     bind_int(u, 3, page.attempts);
     bind_int(u, 4, page.url_id);
-    if (auto r = step_done(u, "update url state"); !r) return r;
+    if (auto r = step_done(u, "update url state"); !r) return common::error_of(r);
   }
   bind_int(delete_frontier_.get(), 1, page.url_id);
-  if (auto r = step_done(delete_frontier_.get(), "delete frontier"); !r) return r;
+  if (auto r = step_done(delete_frontier_.get(), "delete frontier"); !r) return common::error_of(r);
   if (!page.title.empty() || !page.text.empty()) {
     sqlite3_stmt* t = insert_text_.get();
     bind_int(t, 1, page.url_id);
     bind_text(t, 2, page.title);
     bind_text(t, 3, page.text);
-    if (auto r = step_done(t, "insert page text"); !r) return r;
+    if (auto r = step_done(t, "insert page text"); !r) return common::error_of(r);
   }
-
-  for (const auto& link : write.links) {
-    if (auto r = add_link(page.url_id, depth, link, summary); !r) return r;
-  }
-  return {};
+  return std::optional<int>(depth);
 }
 
+// Queues a URL stored before this batch (see improve_depth) at the next seq.
 Result<void> SqlitePageStore::enqueue(std::int64_t url_id, const std::string& url, int depth,
                                       WriteSummary& summary) {
   sqlite3_stmt* f = insert_frontier_.get();
-  bind_int(f, 1, url_id);
-  bind_text(f, 2, url);
-  bind_int(f, 3, depth);
+  bind_int(f, 1, ++last_seq_);
+  bind_int(f, 2, url_id);
+  bind_text(f, 3, url);
+  bind_int(f, 4, depth);
   ++summary.urls_queued;
   return step_done(f, "insert frontier");
 }
 
-Result<void> SqlitePageStore::add_link(std::int64_t from_id, int from_depth,
-                                       const LinkRecord& link, WriteSummary& summary) {
-  const std::int64_t to_id = common::url_id(link.url);
-  {
-    sqlite3_stmt* e = insert_edge_.get();
-    bind_int(e, 1, from_id);
-    bind_int(e, 2, to_id);
-    bind_int(e, 3, link.follow ? 1 : 0);
-    if (auto r = step_done(e, "insert link"); !r) return r;
-  }
+Result<void> SqlitePageStore::add_link(int from_depth, Target& target, const LinkRecord& link,
+                                       WriteSummary& summary) {
   const int depth = from_depth + 1;
-  const bool depth_ok = options_.max_depth < 0 || depth <= options_.max_depth;
-  UrlRow row;
-  {
-    sqlite3_stmt* s = select_url_.get();
-    bind_int(s, 1, to_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      row.found = true;
-      row.depth = sqlite3_column_int(s, 0);
-      row.state = column_text(s, 1);
+  if (target.kind == Target::Kind::kUnknown) {  // first seen: added in write_links
+    const bool depth_ok = options_.max_depth < 0 || depth <= options_.max_depth;
+    target.kind = Target::Kind::kAdded;
+    target.link = &link;
+    target.depth = depth;
+    target.reason = link.follow ? (depth_ok ? admit(link.url, link.host) : "max_depth")
+                                : std::string_view(link.skip_reason);
+    target.skipped = !(link.follow && target.reason.empty());
+    if (!target.skipped) {
+      target.seq = ++last_seq_;
+      ++summary.urls_queued;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
-  }
-  if (!row.found) {
-    std::string_view reason = link.follow ? (depth_ok ? admit(link.url, link.host) : "max_depth")
-                                          : std::string_view(link.skip_reason);
-    const bool queue = link.follow && reason.empty();
-    sqlite3_stmt* u = insert_url_.get();
-    bind_int(u, 1, to_id);
-    bind_text(u, 2, link.url);
-    bind_text(u, 3, link.host);
-    bind_int(u, 4, depth);
-    bind_text(u, 5, queue ? "queued" : "skipped");
-    bind_text_or_null(u, 6, reason);
-    bind_text(u, 7, now_iso8601());
-    if (auto r = step_done(u, "insert url"); !r) return r;
-    if (queue) return enqueue(to_id, link.url, depth, summary);
     return {};
   }
   if (!link.follow) return {};
-  if (depth < row.depth || row.state == "skipped") return improve_depth(to_id, depth, summary);
+  if (depth < target.depth || target.skipped) return improve_depth(target.id, depth, summary);
   return {};
 }
 
@@ -264,6 +367,22 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
   while (!work.empty()) {
     auto [id, d] = work.back();
     work.pop_back();
+    const bool depth_ok = options_.max_depth < 0 || d <= options_.max_depth;
+    Target* target = find_target(id);
+    if (target != nullptr && target->kind == Target::Kind::kAdded) {
+      // Found earlier in this batch and not written yet: only its Target changes.
+      const bool revive = target->skipped && depth_ok &&
+                          admit(target->link->url, target->link->host).empty();
+      if (d >= target->depth && !revive) continue;
+      target->depth = d;
+      if (revive) {
+        target->skipped = false;
+        target->reason = {};
+        target->seq = ++last_seq_;
+        ++summary.urls_queued;
+      }
+      continue;
+    }
     UrlRow row;
     {
       sqlite3_stmt* s = select_url_.get();
@@ -280,7 +399,6 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
     }
     if (!row.found) continue;
-    const bool depth_ok = options_.max_depth < 0 || d <= options_.max_depth;
     // A skipped URL reached by a followable link (it was nofollow, past the depth limit, or
     // out of a scope that has since widened) is queued if the new path is short enough.
     const bool revive = row.state == "skipped" && depth_ok && admit(row.url, row.host).empty();
@@ -288,6 +406,15 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
     bind_int(update_url_depth_.get(), 1, d);
     bind_int(update_url_depth_.get(), 2, id);
     if (auto r = step_done(update_url_depth_.get(), "update depth"); !r) return r;
+    if (target != nullptr) {  // keep the batch's copy current
+      target->depth = d;
+      if (revive) target->skipped = false;
+    }
+    BatchPage* batch_page = nullptr;
+    if (auto it = batch_pages_.find(id); it != batch_pages_.end()) {
+      batch_page = &it->second;
+      batch_page->depth = d;  // its links not added yet start from here
+    }
     if (row.state == "queued") {
       bind_int(update_frontier_depth_.get(), 1, d);
       bind_int(update_frontier_depth_.get(), 2, id);
@@ -310,6 +437,11 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
       while ((rc = sqlite3_step(e)) == SQLITE_ROW) work.emplace_back(sqlite3_column_int64(e, 0), d + 1);
       sqlite3_reset(e);
       if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select edges");
+      if (batch_page != nullptr) {  // a page of this batch: its edges are not written yet
+        for (std::size_t i = batch_page->first_link; i < batch_page->end_link; ++i) {
+          if (links_[i].link->follow) work.emplace_back(links_[i].to_id, d + 1);
+        }
+      }
     }
   }
   return {};

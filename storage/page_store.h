@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -84,27 +85,67 @@ class SqlitePageStore final : public ResultStore {
   common::Result<WriteSummary> write_batch(const std::vector<PageWrite>& batch) override;
   common::Result<void> write_robots(const RobotsRecord& record) override;
 
+  // The memory write_batch holds per link of the batch while it runs (at most; freed when it
+  // returns), for callers that bound a batch's memory.
+  static std::size_t working_bytes_per_link();
+
  private:
   SqlitePageStore(SqliteDb db, PageStoreOptions options)
       : db_(std::move(db)), options_(options) {}
+  // A link target of the batch being written: what the urls table held before the batch
+  // (read in hash order), or the row the batch adds (written at its end, in hash order).
+  struct Target {
+    enum class Kind : std::uint8_t { kUnknown, kStored, kAdded };
+    std::int64_t id = 0;
+    Kind kind = Kind::kUnknown;
+    bool skipped = false;              // state 'skipped' (kAdded: not queued)
+    bool written = false;              // kAdded: its rows are in the database
+    int depth = 0;
+    std::int64_t seq = 0;              // kAdded and queued: its frontier seq
+    std::string_view reason;           // kAdded and skipped: why
+    const LinkRecord* link = nullptr;  // kAdded: the link that found it (url, host)
+  };
+  struct PendingLink {  // a link of the batch being written, in batch order
+    std::int64_t from_id;
+    std::int64_t to_id;
+    std::size_t target;  // index in targets_
+    const LinkRecord* link;
+  };
+  struct BatchPage {  // a page the batch stores
+    int depth;        // kept current when a shorter path to it turns up in the batch
+    std::size_t first_link, end_link;  // its links in links_
+  };
+
   common::Result<void> prepare_statements();
   common::Result<void> load_counts();
   // Why a followable URL must not be queued (a limit of PageStoreOptions), or "". Counts it
   // as queued when it may be.
   std::string_view admit(const std::string& url, const std::string& host);
-  common::Result<void> write_page(const PageWrite& write, WriteSummary& summary);
-  common::Result<void> add_link(std::int64_t from_id, int from_depth, const LinkRecord& link,
+  common::Result<void> write_batch_rows(const std::vector<PageWrite>& batch, WriteSummary& summary);
+  // Stores the page's own rows. Returns its depth (the urls row's), or nullopt if the page
+  // was stored before (a page is stored once).
+  common::Result<std::optional<int>> write_page(const PageWrite& write, WriteSummary& summary);
+  common::Result<void> read_targets();
+  common::Result<void> add_link(int from_depth, Target& target, const LinkRecord& link,
                                 WriteSummary& summary);
+  common::Result<void> write_links(const std::vector<std::size_t>& hash_order);
   common::Result<void> improve_depth(std::int64_t url_id, int depth, WriteSummary& summary);
   common::Result<void> enqueue(std::int64_t url_id, const std::string& url, int depth,
                                WriteSummary& summary);
+  Target* find_target(std::int64_t id);
+  void release_batch();
 
   SqliteDb db_;  // declared first: the statements below must die before it
   PageStoreOptions options_;
   std::unordered_map<std::string, std::int64_t> per_host_;        // when max_pages_per_host
   std::unordered_map<std::uint64_t, std::int64_t> per_path_;      // when max_query_variants
+  // The batch being written (write_batch); empty between batches.
+  std::vector<Target> targets_;  // sorted by id
+  std::vector<PendingLink> links_;
+  std::unordered_map<std::int64_t, BatchPage> batch_pages_;
+  std::int64_t last_seq_ = 0;  // the frontier's highest seq so far
   SqliteStmt insert_page_, select_url_, insert_url_, update_url_depth_, update_url_state_,
-      insert_frontier_, delete_frontier_, update_frontier_depth_, insert_edge_, select_edges_,
+      insert_frontier_, delete_frontier_, select_last_seq_, update_frontier_depth_, insert_edge_, select_edges_,
       update_page_depth_, insert_text_;
 };
 

@@ -3,8 +3,10 @@
 #include "storage/page_store.h"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -486,6 +488,33 @@ TEST_CASE("page_store: a shorter path to a fetched page lowers the depths it lea
   CHECK(f.page_depth("http://s.test/a") == 1);
 }
 
+// write_batch stores all of a batch's pages before it adds their links; a shorter path to a
+// page found in the same batch must still reach that page's links, before or after them.
+TEST_CASE("page_store: a shorter path to a page of the same batch lowers the depths it leads to",
+          "[storage][page_store]") {
+  for (const bool shorter_path_first : {true, false}) {
+    INFO("the page with the shorter path comes " << (shorter_path_first ? "first" : "second"));
+    StoreFixture f(/*max_depth=*/2);
+    f.seed({"http://s.test/", "http://t.test/"});
+    f.write({page("http://s.test/", {follow("http://s.test/a")})});
+    f.write({page("http://s.test/a", {follow("http://s.test/p")})});
+    REQUIRE(f.url("http://s.test/p")->depth == 2);
+    // t (depth 0) -> p, and p -> q: with p at depth 1, q (depth 2) is within the limit.
+    const PageWrite t = page("http://t.test/", {follow("http://s.test/p")});
+    const PageWrite p = page("http://s.test/p", {follow("http://s.test/q")});
+    WriteSummary summary = f.write(shorter_path_first ? std::vector<PageWrite>{t, p}
+                                                      : std::vector<PageWrite>{p, t});
+    CHECK(summary.urls_queued == 1);
+    CHECK(f.page_depth("http://s.test/p") == 1);
+    CHECK(f.url("http://s.test/p")->depth == 1);
+    auto q = f.url("http://s.test/q");
+    REQUIRE(q);
+    CHECK(q->state == "queued");
+    CHECK(q->depth == 2);
+    CHECK(f.frontier() == Frontier{{"http://s.test/q", 2}});
+  }
+}
+
 TEST_CASE("page_store: a url skipped for depth is queued when a short enough path appears",
           "[storage][page_store][policy]") {
   StoreFixture f(/*max_depth=*/2);
@@ -542,6 +571,96 @@ TEST_CASE("page_store: a followable link past the depth limit does not revive a 
   CHECK(summary.urls_queued == 0);
   CHECK(f.url("http://n.test/")->state == "skipped");
   CHECK(f.frontier().empty());
+}
+
+// Everything write_batch decides, as text, for comparing two databases.
+std::string crawl_state(sqlite3* db) {
+  std::string out;
+  auto dump = [&](const std::string& sql) {
+    auto stmt = must(storage::prepare(db, sql));
+    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(stmt.get()); ++c) {
+        const auto* text = sqlite3_column_text(stmt.get(), c);
+        out += text == nullptr ? "NULL" : reinterpret_cast<const char*>(text);
+        out += c + 1 < sqlite3_column_count(stmt.get()) ? " " : "\n";
+      }
+    }
+    out += "--\n";
+  };
+  dump("SELECT url, state, reason, depth, attempts FROM urls ORDER BY url");
+  dump("SELECT url, depth FROM frontier ORDER BY seq");
+  dump("SELECT url, depth, links_out FROM pages ORDER BY url");
+  dump("SELECT f.url, t.url, e.follow FROM link_edges e JOIN urls f ON f.id = e.from_id "
+       "JOIN urls t ON t.id = e.to_id ORDER BY 1, 2");
+  return out;
+}
+
+// write_batch orders a batch's work by hash; what it decides must not depend on that. Random
+// link graphs are crawled in batches of random size, then the same pages are written again,
+// one per batch, into a second database: the two must hold the same rows, the frontier in
+// the same order.
+TEST_CASE("page_store: a batch of pages decides exactly what the same pages written one by one do",
+          "[storage][page_store]") {
+  std::mt19937 rng(20261202);
+  for (int round = 0; round < 150; ++round) {
+    const int max_depth = std::vector<int>{-1, 1, 2, 3}[static_cast<std::size_t>(round % 4)];
+    // 24 URLs on 3 hosts; each links to 0-6 others, a fifth of the links nofollow.
+    std::vector<std::string> urls;
+    for (int i = 0; i < 24; ++i) {
+      urls.push_back("http://h" + std::to_string(i % 3) + ".test/" + std::to_string(i));
+    }
+    std::map<std::string, std::vector<LinkRecord>> graph;
+    for (const auto& from : urls) {
+      std::vector<std::size_t> targets;
+      const int n = static_cast<int>(rng() % 7);
+      for (int k = 0; k < n; ++k) {
+        const std::size_t t = rng() % urls.size();
+        if (std::find(targets.begin(), targets.end(), t) != targets.end()) continue;
+        targets.push_back(t);
+        graph[from].push_back(rng() % 5 == 0 ? skip(urls[t], "nofollow") : follow(urls[t]));
+      }
+    }
+    storage::PageStoreOptions options;
+    options.max_depth = max_depth;
+    StoreFixture batched(options);
+    StoreFixture single(options);
+    batched.seed({urls[0], urls[1]});
+    single.seed({urls[0], urls[1]});
+    // The batched crawl writes 1-6 queued pages at a time, any of the frontier's rows in any
+    // order (pages finish out of order, and a busy host's wait behind others).
+    std::vector<std::string> written;
+    for (int guard = 0; guard < 100; ++guard) {
+      std::vector<std::string> heads;
+      auto stmt = must(storage::prepare(batched.db(), "SELECT url FROM frontier ORDER BY seq"));
+      while (sqlite3_step(stmt.get()) == SQLITE_ROW) heads.push_back(storage::column_text(stmt.get(), 0));
+      if (heads.empty()) break;
+      std::shuffle(heads.begin(), heads.end(), rng);
+      heads.resize(std::min(heads.size(), std::size_t{1} + rng() % 6));
+      std::vector<PageWrite> batch;
+      for (const auto& url : heads) batch.push_back(page(url, graph[url]));
+      batched.write(batch);
+      written.insert(written.end(), heads.begin(), heads.end());
+    }
+    for (const auto& url : written) single.write({page(url, graph[url])});
+    INFO("round " << round << ", max_depth " << max_depth);
+    REQUIRE(crawl_state(batched.db()) == crawl_state(single.db()));
+  }
+}
+
+TEST_CASE("page_store: frontier seqs keep growing after every queued row was fetched",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/"});
+  f.write({page("http://a.test/", {follow("http://a.test/1"), follow("http://a.test/2")})});
+  const std::int64_t high = query_int(f.db(), "SELECT max(seq) FROM frontier");
+  f.write({page("http://a.test/1"), page("http://a.test/2")});
+  REQUIRE(f.frontier().empty());
+  f.seed({"http://b.test/"});  // queued by add_seeds, AUTOINCREMENT's own seq
+  f.write({page("http://b.test/", {follow("http://b.test/1"), follow("http://b.test/2")})});
+  CHECK(f.frontier() == Frontier{{"http://b.test/1", 1}, {"http://b.test/2", 1}});
+  CHECK(query_int(f.db(), "SELECT min(seq) FROM frontier") > high + 1);  // after the seed's
+  CHECK(query_int(f.db(), "SELECT seq FROM sqlite_sequence WHERE name = 'frontier'") ==
+        query_int(f.db(), "SELECT max(seq) FROM frontier"));
 }
 
 TEST_CASE("page_store: a page, its links and the urls it queues commit together or not at all",
