@@ -2,7 +2,7 @@
 // crawler around it, to see how the store alone slows down as the URL count grows.
 //
 //   bench_store_sim --layout current|compact|staged [--batch PAGES] [--sorted] [--urls N]
-//                   [--merge-urls N] NEW.db
+//                   [--merge-urls N] [--page-size BYTES] NEW.db
 //
 // Each simulated page takes the next queued URL from the frontier, stores a page row, marks
 // its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
@@ -18,7 +18,9 @@
 //            hash, as now) in hash order every --merge-urls new URLs (default 1,000,000);
 //            lookups check urls_new, then a Bloom filter in memory (10 bits per URL), then
 //            urls; frontier rows deleted by seq, no frontier_by_url, no link_edges_by_target.
-// --sorted processes a batch's links in hash order (one pass over each index per commit).
+// --sorted processes a batch's links in hash order (one pass over each index per commit), as
+// the crawler does since 7433643. --page-size sets the database's page size (SQLite's
+// default, 4096, unless given).
 // The pragmas are the parser's (crawler/parser_process.cpp). docs/PERFORMANCE.md has results.
 #include <sqlite3.h>
 
@@ -64,7 +66,7 @@ bool step(sqlite3_stmt* s) {  // true if a row came back
 int usage() {
   std::fprintf(stderr,
                "usage: bench_store_sim --layout current|compact|staged [--batch PAGES] [--sorted] "
-               "[--urls N] [--merge-urls N] NEW.db\n");
+               "[--urls N] [--merge-urls N] [--page-size BYTES] NEW.db\n");
   return 2;
 }
 
@@ -76,18 +78,20 @@ int main(int argc, char** argv) {
   bool sorted = false;
   long target = 10'000'000;
   long merge_urls = 1'000'000;
+  int page_size = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--layout" && i + 1 < argc) layout = argv[++i];
     else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
     else if (a == "--urls" && i + 1 < argc) target = std::atol(argv[++i]);
     else if (a == "--merge-urls" && i + 1 < argc) merge_urls = std::atol(argv[++i]);
+    else if (a == "--page-size" && i + 1 < argc) page_size = std::atoi(argv[++i]);
     else if (a == "--sorted") sorted = true;
     else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
     else return usage();
   }
   if ((layout != "current" && layout != "compact" && layout != "staged") || path.empty() ||
-      batch < 1 || target < 10 || merge_urls < 1) {
+      batch < 1 || target < 10 || merge_urls < 1 || page_size < 0) {
     return usage();
   }
   const bool compact = layout == "compact";
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
   }
   sqlite3_close(g_db);
   if (sqlite3_open(path.c_str(), &g_db) != SQLITE_OK) die("open " + path);
+  if (page_size > 0) exec(("PRAGMA page_size=" + std::to_string(page_size)).c_str());
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-98304; "
        "PRAGMA wal_autocheckpoint=16384;");
   exec(compact ? "CREATE TABLE urls(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, "
