@@ -39,9 +39,10 @@ constexpr std::size_t kMaxSitemaps = 1000;  // Sitemap lines stored per robots.t
 // that were just evicted. 96 MiB holds the interior pages of tables with tens of millions of
 // rows. Bounded: it is the largest memory user of the crawl (docs/PERFORMANCE.md).
 constexpr int kParserCacheKiB = 96 * 1024;
-// WAL pages between automatic checkpoints (SQLite's default is 1000, 4 MiB): a longer WAL lets
-// a page written many times be copied back once, and fsyncs less often.
-constexpr int kParserWalAutocheckpointPages = 16384;
+// WAL size at which it is checkpointed (SQLite's default is 1000 pages, 4 MiB with 4 KiB
+// pages): a longer WAL lets a page written many times be copied back once, and fsyncs less
+// often. SQLite counts it in pages, so it is divided by the database's page size.
+constexpr std::int64_t kParserWalAutocheckpointBytes = std::int64_t{64} << 20;
 
 bool has_token(std::string_view list, std::string_view token) {
   std::string lower(list);
@@ -270,9 +271,14 @@ int run_parser_process(const CrawlOptions& options) {
     std::cerr << "parser: " << db.error().context << '\n';
     return 1;
   }
+  auto page_size = storage::query_int(db->get(), "PRAGMA page_size");
+  if (!page_size || *page_size <= 0) {
+    std::cerr << "parser: " << (page_size ? "no page size" : page_size.error().context) << '\n';
+    return 1;
+  }
   const std::string tuning = "PRAGMA cache_size = -" + std::to_string(kParserCacheKiB) +
                              "; PRAGMA wal_autocheckpoint = " +
-                             std::to_string(kParserWalAutocheckpointPages) + ";";
+                             std::to_string(kParserWalAutocheckpointBytes / *page_size) + ";";
   if (auto r = storage::exec(db->get(), tuning); !r) {
     std::cerr << "parser: " << r.error().context << '\n';
     return 1;

@@ -148,6 +148,10 @@ Result<void> migrate(sqlite3* db) {
 Result<SqliteDb> open_for_writing(const std::string& path) {
   auto db = open_db(path, OpenMode::ReadWriteCreate);
   if (!db) return db;
+  // A new database gets kNewDatabasePageSize-byte pages; SQLite applies this only to an empty
+  // database, so an existing one keeps its size. A file that is not a database fails below,
+  // with the message that says so.
+  (void)exec(db->get(), "PRAGMA page_size = " + std::to_string(kNewDatabasePageSize));
   // WAL lets `crawler query` read while the crawl writes; synchronous=NORMAL costs no fsync
   // per commit and in WAL mode still never corrupts the database (a power loss may drop the
   // last commits, which a resumed crawl simply fetches again).

@@ -268,6 +268,31 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
         1);
 }
 
+TEST_CASE("schema: a new database gets 16 KiB pages; an existing one keeps its page size",
+          "[storage][schema]") {
+  TempDir dir;
+  {
+    auto db = must(storage::open_for_writing(dir.file("new.db")));
+    CHECK(query_int(db.get(), "PRAGMA page_size") == storage::kNewDatabasePageSize);
+    CHECK(storage::kNewDatabasePageSize == 16384);
+  }
+  const std::string old_path = dir.file("old.db");
+  {
+    // A database made with SQLite's default page size and some data, as before 16 KiB.
+    auto db = must(storage::open_db(old_path, OpenMode::ReadWriteCreate));
+    storage_test::exec(db.get(), "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL");
+    must(storage::migrate(db.get()));
+    storage_test::exec(db.get(),
+                       "INSERT INTO crawls(started_at, status) VALUES ('2024-01-01', 'finished')");
+  }
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto db = must(storage::open_for_writing(old_path));
+    CHECK(query_int(db.get(), "PRAGMA page_size") == 4096);
+    CHECK(query_text(db.get(), "SELECT status FROM crawls") == "finished");
+    CHECK(query_text(db.get(), "PRAGMA integrity_check") == "ok");
+  }
+}
+
 TEST_CASE("schema: re-opening an existing database keeps its data and does not migrate again",
           "[storage][schema]") {
   TempDir dir;
