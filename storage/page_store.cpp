@@ -128,8 +128,14 @@ Result<void> SqlitePageStore::prepare_statements() {
 Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& batch) {
   WriteSummary summary;
   if (auto r = exec(db_.get(), "BEGIN IMMEDIATE"); !r) return common::error_of(r);
-  auto written = write_batch_rows(batch, summary);
-  release_batch();
+  struct ReleaseBatch {  // also if write_batch_rows throws (bad_alloc)
+    SqlitePageStore* store;
+    ~ReleaseBatch() { store->release_batch(); }
+  };
+  auto written = [&] {
+    ReleaseBatch release{this};
+    return write_batch_rows(batch, summary);
+  }();
   if (!written) {
     (void)exec(db_.get(), "ROLLBACK");
     return common::error_of(written);
@@ -149,6 +155,7 @@ void SqlitePageStore::release_batch() {
   std::vector<Target>().swap(targets_);
   std::vector<PendingLink>().swap(links_);
   std::unordered_map<std::int64_t, BatchPage>().swap(batch_pages_);
+  links_decided_ = 0;
 }
 
 // A batch is written in four steps so that its many links touch the big B-trees in key
@@ -199,7 +206,9 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
     sqlite3_reset(s);
     if (rc != SQLITE_ROW) return error_from_sqlite(rc, db_.get(), "read frontier seq");
   }
-  for (const auto& link : links_) {
+  for (links_decided_ = 0; links_decided_ < links_.size();) {
+    const PendingLink& link = links_[links_decided_];
+    ++links_decided_;  // as the old per-link order inserted a link's edge before deciding it
     const int from_depth = batch_pages_.at(link.from_id).depth;
     if (auto r = add_link(from_depth, targets_[link.target], *link.link, summary); !r) return r;
   }
@@ -437,9 +446,21 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
       while ((rc = sqlite3_step(e)) == SQLITE_ROW) work.emplace_back(sqlite3_column_int64(e, 0), d + 1);
       sqlite3_reset(e);
       if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select edges");
-      if (batch_page != nullptr) {  // a page of this batch: its edges are not written yet
-        for (std::size_t i = batch_page->first_link; i < batch_page->end_link; ++i) {
-          if (links_[i].link->follow) work.emplace_back(links_[i].to_id, d + 1);
+      // A page of this batch: its edges are not written yet. Those of its links decided so
+      // far count as written, as select_edges would return them: each target once, with its
+      // first link's flag, in target order. Links not decided yet start from the new depth
+      // (BatchPage::depth) when their turn comes.
+      if (batch_page != nullptr) {
+        std::vector<std::pair<std::int64_t, bool>> edges;  // (to_id, follow), first link first
+        const std::size_t end = std::min(batch_page->end_link, links_decided_);
+        for (std::size_t i = batch_page->first_link; i < end; ++i) {
+          edges.emplace_back(links_[i].to_id, links_[i].link->follow);
+        }
+        std::stable_sort(edges.begin(), edges.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (std::size_t i = 0; i < edges.size(); ++i) {
+          const bool first = i == 0 || edges[i - 1].first != edges[i].first;
+          if (first && edges[i].second) work.emplace_back(edges[i].first, d + 1);
         }
       }
     }

@@ -596,9 +596,9 @@ std::string crawl_state(sqlite3* db) {
 }
 
 // write_batch orders a batch's work by hash; what it decides must not depend on that. Random
-// link graphs are crawled in batches of random size, then the same pages are written again,
-// one per batch, into a second database: the two must hold the same rows, the frontier in
-// the same order.
+// link graphs are crawled in batches of random size (some with a per-host cap), then the same
+// pages are written again, one per batch, into a second database: the two must hold the same
+// rows, the frontier in the same order.
 TEST_CASE("page_store: a batch of pages decides exactly what the same pages written one by one do",
           "[storage][page_store]") {
   std::mt19937 rng(20261202);
@@ -622,11 +622,12 @@ TEST_CASE("page_store: a batch of pages decides exactly what the same pages writ
     }
     storage::PageStoreOptions options;
     options.max_depth = max_depth;
+    options.max_pages_per_host = round % 3 == 0 ? 5 : 0;
     StoreFixture batched(options);
     StoreFixture single(options);
     batched.seed({urls[0], urls[1]});
     single.seed({urls[0], urls[1]});
-    // The batched crawl writes 1-6 queued pages at a time, any of the frontier's rows in any
+    // The batched crawl writes 1-12 queued pages at a time, any of the frontier's rows in any
     // order (pages finish out of order, and a busy host's wait behind others).
     std::vector<std::string> written;
     for (int guard = 0; guard < 100; ++guard) {
@@ -635,15 +636,99 @@ TEST_CASE("page_store: a batch of pages decides exactly what the same pages writ
       while (sqlite3_step(stmt.get()) == SQLITE_ROW) heads.push_back(storage::column_text(stmt.get(), 0));
       if (heads.empty()) break;
       std::shuffle(heads.begin(), heads.end(), rng);
-      heads.resize(std::min(heads.size(), std::size_t{1} + rng() % 6));
+      heads.resize(std::min(heads.size(), std::size_t{1} + rng() % 12));
       std::vector<PageWrite> batch;
       for (const auto& url : heads) batch.push_back(page(url, graph[url]));
       batched.write(batch);
       written.insert(written.end(), heads.begin(), heads.end());
     }
     for (const auto& url : written) single.write({page(url, graph[url])});
-    INFO("round " << round << ", max_depth " << max_depth);
+    INFO("round " << round << ", max_depth " << max_depth << ", max_pages_per_host "
+                   << options.max_pages_per_host);
     REQUIRE(crawl_state(batched.db()) == crawl_state(single.db()));
+  }
+}
+
+// Writes `prefix` one page per batch into two databases, then `batch` as one batch into the
+// first and one page per batch into the second, and returns both databases' crawl_state.
+std::pair<std::string, std::string> batch_and_one_by_one(
+    const storage::PageStoreOptions& options, const std::vector<std::string>& seeds,
+    const std::vector<PageWrite>& prefix, const std::vector<PageWrite>& batch) {
+  StoreFixture batched(options);
+  StoreFixture single(options);
+  for (StoreFixture* f : {&batched, &single}) {
+    f->seed(seeds);
+    for (const auto& write : prefix) f->write({write});
+  }
+  batched.write(batch);
+  for (const auto& write : batch) single.write({write});
+  return {crawl_state(batched.db()), crawl_state(single.db())};
+}
+
+// Cases where a shorter path to a page of the batch revives skipped URLs: the revivals must
+// come where adding the links one by one puts them (frontier order, and so the per-host cap).
+TEST_CASE("page_store: revivals through a page of the same batch happen in link order",
+          "[storage][page_store][policy]") {
+  storage::PageStoreOptions depth2;
+  depth2.max_depth = 2;
+  SECTION("the page comes after the link that shortens its path") {
+    // s -> a -> {p, b}, b -> x: p at depth 2, x skipped at depth 3. In the batch t (depth 0)
+    // links p and y, then p links x: p moves to 1, y is queued, then x is revived at 2.
+    const std::vector<PageWrite> prefix = {
+        page("http://s.test/", {follow("http://s.test/a")}),
+        page("http://s.test/a", {follow("http://s.test/p"), follow("http://s.test/b")}),
+        page("http://s.test/b", {follow("http://s.test/x")})};
+    const std::vector<PageWrite> batch = {
+        page("http://t.test/", {follow("http://s.test/p"), follow("http://s.test/y")}),
+        page("http://s.test/p", {follow("http://s.test/x")})};
+    auto [batched, single] =
+        batch_and_one_by_one(depth2, {"http://s.test/", "http://t.test/"}, prefix, batch);
+    CHECK(batched == single);
+    CHECK(single.find("http://s.test/y 1\nhttp://s.test/x 2\n--") != std::string::npos);
+  }
+  SECTION("the same, with a per-host cap of 1: the first in link order is queued") {
+    storage::PageStoreOptions capped = depth2;
+    capped.max_pages_per_host = 1;
+    const std::vector<PageWrite> prefix = {
+        page("http://s.test/", {follow("http://a.test/")}),
+        page("http://a.test/", {follow("http://p.test/"), follow("http://b.test/")}),
+        page("http://b.test/", {follow("http://h.test/x")})};
+    const std::vector<PageWrite> batch = {
+        page("http://t.test/", {follow("http://p.test/"), follow("http://h.test/y")}),
+        page("http://p.test/", {follow("http://h.test/x")})};
+    auto [batched, single] =
+        batch_and_one_by_one(capped, {"http://s.test/", "http://t.test/"}, prefix, batch);
+    CHECK(batched == single);
+    CHECK(single.find("http://h.test/y queued NULL 1") != std::string::npos);
+    CHECK(single.find("http://h.test/x skipped ") != std::string::npos);
+  }
+  SECTION("the page comes before the link that shortens its path") {
+    // Its targets are revived in target order, as from the edges of a stored page.
+    std::string lo = "http://s.test/x1", hi = "http://s.test/x2";
+    if (common::url_id(lo) > common::url_id(hi)) std::swap(lo, hi);
+    const std::vector<PageWrite> prefix = {
+        page("http://s.test/", {follow("http://s.test/a")}),
+        page("http://s.test/a", {follow("http://s.test/p"), follow("http://s.test/b")}),
+        page("http://s.test/b", {follow(lo), follow(hi)})};
+    const std::vector<PageWrite> batch = {page("http://s.test/p", {follow(hi), follow(lo)}),
+                                          page("http://t.test/", {follow("http://s.test/p")})};
+    auto [batched, single] =
+        batch_and_one_by_one(depth2, {"http://s.test/", "http://t.test/"}, prefix, batch);
+    CHECK(batched == single);
+    CHECK(single.find(hi + " 2\n" + lo + " 2\n--") != std::string::npos);
+  }
+  SECTION("a page linking one URL twice, nofollow first: the edge's flag is the first link's") {
+    const std::vector<PageWrite> prefix = {
+        page("http://s.test/", {follow("http://s.test/a")}),
+        page("http://s.test/a", {follow("http://s.test/p")})};
+    const std::vector<PageWrite> batch = {
+        page("http://s.test/p", {skip("http://s.test/x", "nofollow"), follow("http://s.test/x"),
+                                 follow("http://s.test/q")}),
+        page("http://t.test/", {follow("http://s.test/p")})};
+    auto [batched, single] =
+        batch_and_one_by_one(storage::PageStoreOptions{}, {"http://s.test/", "http://t.test/"},
+                             prefix, batch);
+    CHECK(batched == single);
   }
 }
 
