@@ -106,6 +106,7 @@ Result<void> SqlitePageStore::prepare_statements() {
        "VALUES (?,?,?,?,?,?,?)"},
       {&update_url_depth_, "UPDATE urls SET depth = ? WHERE id = ?"},
       {&update_url_state_, "UPDATE urls SET state = ?, reason = ?, attempts = ? WHERE id = ?"},
+      {&update_url_reason_, "UPDATE urls SET reason = ? WHERE id = ?"},
       {&insert_frontier_, "INSERT INTO frontier(seq, url_id, url, depth) VALUES (?,?,?,?)"},
       // AUTOINCREMENT's high-water mark: seqs are never reused, even after deletes.
       {&select_last_seq_,
@@ -380,8 +381,10 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
     Target* target = find_target(id);
     if (target != nullptr && target->kind == Target::Kind::kAdded) {
       // Found earlier in this batch and not written yet: only its Target changes.
-      const bool revive = target->skipped && depth_ok &&
-                          admit(target->link->url, target->link->host).empty();
+      std::optional<std::string_view> refused;  // see below
+      if (target->skipped && depth_ok) refused = admit(target->link->url, target->link->host);
+      const bool revive = refused && refused->empty();
+      if (refused && !revive) target->reason = *refused;
       if (d >= target->depth && !revive) continue;
       target->depth = d;
       if (revive) {
@@ -409,8 +412,16 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
     }
     if (!row.found) continue;
     // A skipped URL reached by a followable link (it was nofollow, past the depth limit, or
-    // out of a scope that has since widened) is queued if the new path is short enough.
-    const bool revive = row.state == "skipped" && depth_ok && admit(row.url, row.host).empty();
+    // out of a scope that has since widened) is queued if the new path is short enough and
+    // the store's limits admit it; if only a limit refuses it, that becomes its reason.
+    std::optional<std::string_view> refused;  // "": it may be queued; else the limit's name
+    if (row.state == "skipped" && depth_ok) refused = admit(row.url, row.host);
+    const bool revive = refused && refused->empty();
+    if (refused && !revive) {
+      bind_text(update_url_reason_.get(), 1, *refused);
+      bind_int(update_url_reason_.get(), 2, id);
+      if (auto r = step_done(update_url_reason_.get(), "update reason"); !r) return r;
+    }
     if (d >= row.depth && !revive) continue;
     bind_int(update_url_depth_.get(), 1, d);
     bind_int(update_url_depth_.get(), 2, id);

@@ -700,7 +700,8 @@ TEST_CASE("page_store: revivals through a page of the same batch happen in link 
         batch_and_one_by_one(capped, {"http://s.test/", "http://t.test/"}, prefix, batch);
     CHECK(batched == single);
     CHECK(single.find("http://h.test/y queued NULL 1") != std::string::npos);
-    CHECK(single.find("http://h.test/x skipped ") != std::string::npos);
+    // x is within the depth limit now; only the cap keeps it out, and its reason says so.
+    CHECK(single.find("http://h.test/x skipped max_pages_per_host 2") != std::string::npos);
   }
   SECTION("the page comes before the link that shortens its path") {
     // Its targets are revived in target order, as from the edges of a stored page.
@@ -845,6 +846,35 @@ TEST_CASE("page_store: --max-pages-per-host queues at most that many urls per ho
   summary = f.write({page("http://a.test/1", {follow("http://a.test/3")})});
   CHECK(summary.urls_queued == 0);
   CHECK(f.url("http://a.test/3")->state == "skipped");
+}
+
+TEST_CASE("page_store: a skipped url that only the per-host cap keeps out gets the cap as reason",
+          "[storage][page_store][policy]") {
+  for (const bool one_batch : {false, true}) {
+    INFO((one_batch ? "one batch" : "one page per batch"));
+    storage::PageStoreOptions options;
+    options.max_pages_per_host = 1;
+    StoreFixture f(options);
+    f.seed({"http://a.test/", "http://b.test/", "http://h.test/"});  // h.test's one URL
+    f.reopen(options);  // the parser process starts after the seeds are queued
+    const std::vector<PageWrite> pages = {
+        page("http://a.test/", {skip("http://h.test/x", "nofollow")}),
+        page("http://b.test/", {follow("http://h.test/x")})};
+    if (one_batch) {
+      f.write(pages);
+    } else {
+      f.write({pages[0]});
+      REQUIRE(f.url("http://h.test/x")->reason == "nofollow");
+      f.write({pages[1]});
+    }
+    // A followable link reached it within the depth limit; nofollow no longer says why.
+    auto x = f.url("http://h.test/x");
+    REQUIRE(x);
+    CHECK(x->state == "skipped");
+    CHECK(x->reason == "max_pages_per_host");
+    CHECK(x->depth == 1);
+    CHECK(f.frontier() == Frontier{{"http://h.test/", 0}});  // the seed, not x
+  }
 }
 
 TEST_CASE("page_store: the per-host cap counts earlier runs' urls after a resume",
