@@ -25,6 +25,23 @@ struct UrlRow {
 
 constexpr std::size_t kMaxTrackedPaths = 1'000'000;  // per_path_ entries, about 50 MB
 
+// The urls row of `id` through `select` (select_url_); found is false if there is none.
+Result<UrlRow> read_url(sqlite3_stmt* select, sqlite3* db, std::int64_t id) {
+  UrlRow row;
+  bind_int(select, 1, id);
+  const int rc = sqlite3_step(select);
+  if (rc == SQLITE_ROW) {
+    row.found = true;
+    row.depth = sqlite3_column_int(select, 0);
+    row.state = column_text(select, 1);
+    row.url = column_text(select, 2);
+    row.host = column_text(select, 3);
+  }
+  sqlite3_reset(select);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db, "select url");
+  return row;
+}
+
 // The key of a URL's scheme://host/path, query left out.
 std::uint64_t path_key(std::string_view url) {
   return static_cast<std::uint64_t>(common::url_id(url.substr(0, url.find('?'))));
@@ -108,9 +125,6 @@ Result<void> SqlitePageStore::prepare_statements() {
       {&update_url_state_, "UPDATE urls SET state = ?, reason = ?, attempts = ? WHERE id = ?"},
       {&update_url_reason_, "UPDATE urls SET reason = ? WHERE id = ?"},
       {&insert_frontier_, "INSERT INTO frontier(seq, url_id, url, depth) VALUES (?,?,?,?)"},
-      // AUTOINCREMENT's high-water mark: seqs are never reused, even after deletes.
-      {&select_last_seq_,
-       "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'frontier'), 0)"},
       {&delete_frontier_, "DELETE FROM frontier WHERE url_id = ?"},
       {&insert_text_, "INSERT INTO page_text(rowid, title, body) VALUES (?,?,?)"},
       {&update_frontier_depth_, "UPDATE frontier SET depth = ? WHERE url_id = ?"},
@@ -200,13 +214,11 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
   if (auto r = read_targets(); !r) return r;
 
   // 3. Each link in batch order: the new URLs, their state, depth and frontier seq.
-  {
-    sqlite3_stmt* s = select_last_seq_.get();
-    const int rc = sqlite3_step(s);
-    last_seq_ = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW) return error_from_sqlite(rc, db_.get(), "read frontier seq");
-  }
+  // AUTOINCREMENT's high-water mark: seqs are never reused, even after deletes.
+  auto last_seq = query_int(
+      db_.get(), "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'frontier'), 0)");
+  if (!last_seq) return common::error_of(last_seq);
+  last_seq_ = *last_seq;
   for (links_decided_ = 0; links_decided_ < links_.size();) {
     const PendingLink& link = links_[links_decided_];
     ++links_decided_;  // as the old per-link order inserted a link's edge before deciding it
@@ -219,17 +231,13 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
 }
 
 Result<void> SqlitePageStore::read_targets() {
-  sqlite3_stmt* s = select_url_.get();
   for (auto& target : targets_) {
-    bind_int(s, 1, target.id);
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      target.kind = Target::Kind::kStored;
-      target.depth = sqlite3_column_int(s, 0);
-      target.skipped = column_text(s, 1) == "skipped";
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
+    auto row = read_url(select_url_.get(), db_.get(), target.id);
+    if (!row) return common::error_of(row);
+    if (!row->found) continue;
+    target.kind = Target::Kind::kStored;
+    target.depth = row->depth;
+    target.skipped = row->state == "skipped";
   }
   return {};
 }
@@ -277,17 +285,9 @@ Result<std::optional<int>> SqlitePageStore::write_page(const PageWrite& write,
   const PageRecord& page = write.page;
   // The urls row is the authority on depth: a shorter path may have been found since the
   // task was handed out.
-  int depth = 0;
-  {
-    sqlite3_stmt* s = select_url_.get();
-    bind_int(s, 1, page.url_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) depth = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      return error_from_sqlite(rc, db_.get(), "select url");
-    }
-  }
+  auto url_row = read_url(select_url_.get(), db_.get(), page.url_id);
+  if (!url_row) return common::error_of(url_row);
+  const int depth = url_row->found ? url_row->depth : 0;
   sqlite3_stmt* s = insert_page_.get();
   const bool failed = page.status == 0;
   bind_int(s, 1, page.url_id);
@@ -395,21 +395,9 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
       }
       continue;
     }
-    UrlRow row;
-    {
-      sqlite3_stmt* s = select_url_.get();
-      bind_int(s, 1, id);
-      int rc = sqlite3_step(s);
-      if (rc == SQLITE_ROW) {
-        row.found = true;
-        row.depth = sqlite3_column_int(s, 0);
-        row.state = column_text(s, 1);
-        row.url = column_text(s, 2);
-        row.host = column_text(s, 3);
-      }
-      sqlite3_reset(s);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_.get(), "select url");
-    }
+    auto url_row = read_url(select_url_.get(), db_.get(), id);
+    if (!url_row) return common::error_of(url_row);
+    const UrlRow& row = *url_row;
     if (!row.found) continue;
     // A skipped URL reached by a followable link (it was nofollow, past the depth limit, or
     // out of a scope that has since widened) is queued if the new path is short enough and
