@@ -103,6 +103,7 @@ struct Transfer {
         const char* type = nullptr;
         curl_easy_getinfo(t->easy.get(), CURLINFO_CONTENT_TYPE, &type);
         t->html = is_html_content_type(type != nullptr ? type : "") ? 1 : 0;
+        if (t->html == 1) t->reserve_body();
       }
       t->size_bytes += static_cast<std::int64_t>(n);
       if (t->size_bytes > t->max_body_bytes) {
@@ -114,6 +115,19 @@ struct Transfer {
     } catch (...) {
       return CURL_WRITEFUNC_ERROR;
     }
+  }
+
+  // Room for the body the server announced, so that appending does not copy it again at
+  // each doubling. Bounded: a server may announce any length and send a few bytes.
+  void reserve_body() {
+    constexpr curl_off_t kMaxReserveBytes = 1024 * 1024;
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(easy.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK ||
+        length <= 0) {
+      return;
+    }
+    length = std::min({length, static_cast<curl_off_t>(max_body_bytes), kMaxReserveBytes});
+    body.reserve(static_cast<std::size_t>(length));
   }
 
   // Right before each request goes out on an established connection (every redirect hop

@@ -120,7 +120,7 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
         (*fetcher)->start(std::move(task));
       }
     }
-    for (const auto& result : done) {
+    for (auto& result : done) {
       Fetched fetched{result.task.seq, result.status, result.retry_after_s};
       fetched.retry = should_retry(result, options.max_attempts);
       fetched.host_trouble = is_transient_failure(result);
@@ -128,7 +128,9 @@ int run_fetcher_process(const CrawlOptions& options, const std::string& parser_s
       if (send_packet(kFetcherEventFd, encode(fetched), Blocking::Yes) != IoStatus::Ok) return 1;
       if (fetched.retry) continue;  // the coordinator requeues it; nothing is stored yet
       // Never false: a body is at most 200 MiB (--max-body), a frame may be 256 MiB.
-      (void)to_parser.add(encode(result));
+      // The body goes out from where it is, not copied into the message.
+      std::string head = encode_head(result);
+      (void)to_parser.add(std::move(head), std::move(result.body));
     }
     done.clear();
     if (to_parser.pending() && !flush_to_parser(false)) return kExitParserGone;

@@ -107,13 +107,16 @@ Result<UniqueFd> connect_abstract(const std::string& name) {
 
 bool FrameWriter::add(std::string_view payload) { return add(std::string(payload)); }
 
-bool FrameWriter::add(std::string&& payload) {
-  if (payload.size() > kMaxFrameBytes) return false;
+bool FrameWriter::add(std::string&& payload) { return add(std::move(payload), std::string()); }
+
+bool FrameWriter::add(std::string&& head, std::string&& tail) {
+  if (head.size() > kMaxFrameBytes || tail.size() > kMaxFrameBytes - head.size()) return false;
   Frame frame;
-  const auto length = static_cast<std::uint32_t>(payload.size());
+  const auto length = static_cast<std::uint32_t>(head.size() + tail.size());
   std::memcpy(frame.header, &length, sizeof length);
-  frame.payload = std::move(payload);
-  pending_bytes_ += sizeof frame.header + frame.payload.size();
+  frame.payload = std::move(head);
+  frame.tail = std::move(tail);
+  pending_bytes_ += sizeof frame.header + length;
   frames_.push_back(std::move(frame));
   return true;
 }
@@ -121,15 +124,16 @@ bool FrameWriter::add(std::string&& payload) {
 IoStatus FrameWriter::flush(int fd) {
   constexpr std::size_t kMaxFramesPerCall = 32;
   while (!frames_.empty()) {
-    iovec iov[2 * kMaxFramesPerCall];
+    iovec iov[3 * kMaxFramesPerCall];
     std::size_t count = 0;
     std::size_t skip = written_;
     for (std::size_t i = 0; i < frames_.size() && i < kMaxFramesPerCall; ++i) {
       Frame& frame = frames_[i];
-      const iovec parts[2] = {{frame.header, sizeof frame.header},
-                              {frame.payload.data(), frame.payload.size()}};
+      const iovec parts[3] = {{frame.header, sizeof frame.header},
+                              {frame.payload.data(), frame.payload.size()},
+                              {frame.tail.data(), frame.tail.size()}};
       for (const iovec& part : parts) {
-        if (skip >= part.iov_len) {  // written already (only in the front frame)
+        if (skip >= part.iov_len) {  // written already (only in the front frame), or empty
           skip -= part.iov_len;
           continue;
         }
@@ -151,7 +155,9 @@ IoStatus FrameWriter::flush(int fd) {
     auto sent = static_cast<std::size_t>(n);
     pending_bytes_ -= sent;
     while (sent > 0) {  // drop the frames now fully written
-      const std::size_t front_left = sizeof(Frame::header) + frames_.front().payload.size() - written_;
+      const Frame& front = frames_.front();
+      const std::size_t front_left =
+          sizeof(Frame::header) + front.payload.size() + front.tail.size() - written_;
       if (sent < front_left) {
         written_ += sent;
         break;
@@ -176,25 +182,41 @@ constexpr std::size_t kMinReadRoom = 64 * 1024;
 constexpr std::size_t kIdleBufferBytes = 4u * 1024 * 1024;
 }  // namespace
 
-void FrameReader::make_room() {
-  if (buffer_.size() - end_ >= kMinReadRoom) return;
+bool FrameReader::holds_frame() const {
+  if (end_ - start_ < 4) return false;
+  std::uint32_t length = 0;
+  std::memcpy(&length, buffer_.get() + start_, sizeof length);
+  return length > kMaxFrameBytes || end_ - start_ - 4 >= length;
+}
+
+bool FrameReader::make_room() {
+  if (capacity_ - end_ >= kMinReadRoom) return true;
   if (start_ > 0) {  // move the unread bytes to the front: at most one copy of each byte
-    std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+    std::memmove(buffer_.get(), buffer_.get() + start_, end_ - start_);
     end_ -= start_;
     start_ = 0;
-    if (buffer_.size() - end_ >= kMinReadRoom) return;
+    if (capacity_ - end_ >= kMinReadRoom) return true;
   }
-  buffer_.resize(std::max(buffer_.size() * 2, end_ + kMinReadRoom));
+  if (holds_frame()) return false;  // take it first; the rest can wait in the socket
+  const std::size_t grown = std::max(capacity_ * 2, end_ + kMinReadRoom);
+  std::unique_ptr<char[]> bigger(new char[grown]);  // uninitialized: reads fill it
+  if (end_ > 0) std::memcpy(bigger.get(), buffer_.get(), end_);
+  buffer_ = std::move(bigger);
+  capacity_ = grown;
+  return true;
 }
 
 IoStatus FrameReader::fill(int fd) {
   if (start_ == end_) {
     start_ = end_ = 0;
-    if (buffer_.size() > kIdleBufferBytes) std::vector<char>().swap(buffer_);
+    if (capacity_ > kIdleBufferBytes) {
+      buffer_.reset();
+      capacity_ = 0;
+    }
   }
   for (int i = 0; i < 64; ++i) {  // bounded per call so one fetcher can't starve the others
-    make_room();
-    ssize_t n = ::read(fd, buffer_.data() + end_, buffer_.size() - end_);
+    if (!make_room()) return IoStatus::Ok;
+    ssize_t n = ::read(fd, buffer_.get() + end_, capacity_ - end_);
     if (n > 0) {
       end_ += static_cast<std::size_t>(n);
       continue;
@@ -210,14 +232,14 @@ IoStatus FrameReader::fill(int fd) {
 bool FrameReader::next(std::string_view& frame) {
   if (end_ - start_ < 4) return false;
   std::uint32_t length = 0;
-  std::memcpy(&length, buffer_.data() + start_, sizeof length);
+  std::memcpy(&length, buffer_.get() + start_, sizeof length);
   if (length > kMaxFrameBytes) {
     // A corrupt stream: drop it all; the caller notices no frames and the peer is replaced.
     start_ = end_ = 0;
     return false;
   }
   if (end_ - start_ - 4 < length) return false;
-  frame = std::string_view(buffer_.data() + start_ + 4, length);
+  frame = std::string_view(buffer_.get() + start_ + 4, length);
   start_ += 4 + length;
   return true;
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,9 @@ class FrameWriter {
   // False (nothing queued) if the payload is over kMaxFrameBytes.
   bool add(std::string_view payload);
   bool add(std::string&& payload);
+  // One frame whose payload is `head` then `tail`, sent without joining them: a result's
+  // fields and its body, which is not copied again.
+  bool add(std::string&& head, std::string&& tail);
   // Ok: everything written; WouldBlock: some left (poll for POLLOUT); Closed or Error.
   IoStatus flush(int fd);
   bool pending() const { return pending_bytes_ > 0; }
@@ -61,6 +65,7 @@ class FrameWriter {
   struct Frame {
     char header[4];
     std::string payload;
+    std::string tail;  // the rest of the payload, often empty
   };
   std::deque<Frame> frames_;
   std::size_t written_ = 0;  // bytes of frames_.front() (header + payload) already sent
@@ -74,17 +79,30 @@ class FrameWriter {
 // largest frame and is given back when it is empty and over 4 MiB.
 class FrameReader {
  public:
-  // Reads what is available. Closed at EOF; Error on a read error or an oversized frame.
-  // Invalidates the frames next() returned before.
+  // Reads what is available, but grows its buffer only to complete a frame: once the buffer
+  // holds a complete frame and is full, the rest stays in the socket until the next call (a
+  // level-triggered poll still reports it). So the buffer is about the largest frame, not
+  // all the socket holds. Closed at EOF; Error on a read error. Invalidates the frames
+  // next() returned before.
   IoStatus fill(int fd);
   // Takes the next complete frame, if any: a view into the buffer, valid until fill().
+  // An oversized length prefix (a corrupt stream) drops everything read.
   bool next(std::string_view& frame);
+  // The buffer's size in bytes (for tests of its bound).
+  std::size_t buffer_bytes() const { return capacity_; }
 
  private:
-  // Room for the next read at the end of buffer_: compacts, or grows, the buffer.
-  void make_room();
+  // Whether buffer_[start_, end_) begins with a complete frame (or a corrupt length, which
+  // next() handles).
+  bool holds_frame() const;
+  // Room for the next read at the end of the buffer: compacts, or grows it unless it holds a
+  // complete frame. False: no room without growing.
+  bool make_room();
 
-  std::vector<char> buffer_;  // buffer_[start_, end_) is read and not yet taken
+  // Not std::vector<char>: growing that zeroes the new bytes, a page fault and a memset for
+  // every page that the read then overwrites.
+  std::unique_ptr<char[]> buffer_;  // buffer_[start_, end_) is read and not yet taken
+  std::size_t capacity_ = 0;
   std::size_t start_ = 0;
   std::size_t end_ = 0;
 };

@@ -69,6 +69,12 @@ std::string encode(const Took& took) {
 }
 
 std::string encode(const FetchResult& r) {
+  std::string wire = encode_head(r);
+  wire.append(r.body);
+  return wire;
+}
+
+std::string encode_head(const FetchResult& r) {
   Writer w = start(MessageType::Result);
   put_task(w, r.task);
   w.put_string(r.final_url);
@@ -83,7 +89,7 @@ std::string encode(const FetchResult& r) {
   w.put_i64(r.fetch_ms);
   w.put_f64(r.fetched_at_s);
   w.put_u8(r.body_kept ? 1 : 0);
-  w.put_string(r.body);
+  w.put_u32(static_cast<std::uint32_t>(r.body.size()));  // put_string's prefix; the body follows
   return std::move(w).take();
 }
 

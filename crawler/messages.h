@@ -90,6 +90,9 @@ std::string encode_stop();
 std::string encode(const Took& took);
 std::string encode(const Fetched& fetched);
 std::string encode(const FetchResult& result);
+// encode(result) up to its body, which follows it last: encode_head(r) + r.body == encode(r).
+// For a writer that sends the body from where it is (FrameWriter::add(head, tail)).
+std::string encode_head(const FetchResult& result);
 std::string encode(const Committed& committed);
 
 // The type tag of an encoded message, or 0 if empty.

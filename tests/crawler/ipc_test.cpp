@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -104,11 +105,16 @@ TEST_CASE("ipc: a FrameReader splits a byte stream into frames however the bytes
     for (std::size_t at = 0; at < stream.size(); at += c.chunk) {
       const std::size_t n = std::min(c.chunk, stream.size() - at);
       REQUIRE(::write(pair.writer.get(), stream.data() + at, n) == static_cast<ssize_t>(n));
-      REQUIRE(in.fill(pair.reader.get()) == IoStatus::Ok);
-      // Several views taken before the next fill() all stay valid.
-      std::vector<std::string_view> views;
-      while (in.next(frame)) views.push_back(frame);
-      for (auto v : views) got.emplace_back(v);
+      // As the parser does on each poll: fill and take, until a fill brings no frame (a
+      // full buffer leaves the rest in the socket).
+      for (int round = 0; round < 100; ++round) {
+        REQUIRE(in.fill(pair.reader.get()) == IoStatus::Ok);
+        // Several views taken before the next fill() all stay valid.
+        std::vector<std::string_view> views;
+        while (in.next(frame)) views.push_back(frame);
+        for (auto v : views) got.emplace_back(v);
+        if (views.empty()) break;
+      }
     }
     REQUIRE(got.size() == 4);
     CHECK(got[0] == "one");
@@ -118,6 +124,62 @@ TEST_CASE("ipc: a FrameReader splits a byte stream into frames however the bytes
     pair.writer.reset();
     CHECK(in.fill(pair.reader.get()) == IoStatus::Closed);
   }
+}
+
+TEST_CASE("ipc: a FrameReader's buffer grows to the largest frame, not to what the socket holds",
+          "[crawler][ipc]") {
+  auto pair = stream_pair();
+  int size = 4 * 1024 * 1024;
+  REQUIRE(::setsockopt(pair.writer.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size) == 0);
+  FrameWriter out;
+  // 2 MiB of 1 KiB frames, then one of 300 KiB, then 1 KiB frames again.
+  std::vector<std::string> sent;
+  for (int i = 0; i < 2048; ++i) sent.push_back(std::string(1024, static_cast<char>('a' + i % 26)));
+  sent.push_back(std::string(300 * 1024, 'L'));
+  for (int i = 0; i < 100; ++i) sent.push_back(std::string(1024, static_cast<char>('A' + i % 26)));
+  for (const auto& p : sent) REQUIRE(out.add(std::string_view(p)));
+
+  FrameReader in;
+  std::vector<std::string> got;
+  std::string_view frame;
+  std::size_t largest_buffer = 0;
+  for (int round = 0; round < 100000 && got.size() < sent.size(); ++round) {
+    const IoStatus w = out.flush(pair.writer.get());
+    REQUIRE((w == IoStatus::Ok || w == IoStatus::WouldBlock));
+    REQUIRE(in.fill(pair.reader.get()) == IoStatus::Ok);
+    largest_buffer = std::max(largest_buffer, in.buffer_bytes());
+    while (in.next(frame)) got.emplace_back(frame);
+  }
+  REQUIRE(got == sent);
+  // Before: the reader took everything the socket held (megabytes) into a growing buffer.
+  CHECK(largest_buffer >= 300 * 1024);
+  CHECK(largest_buffer <= 1024 * 1024);
+  pair.writer.reset();
+  CHECK(in.fill(pair.reader.get()) == IoStatus::Closed);
+}
+
+TEST_CASE("ipc: a FrameWriter sends a frame given in two parts as one payload", "[crawler][ipc]") {
+  auto pair = stream_pair();
+  FrameWriter out;
+  const std::string head = "head:", tail(200 * 1024, 't');
+  REQUIRE(out.add(std::string(head), std::string(tail)));
+  REQUIRE(out.add(std::string("alone"), std::string()));
+  REQUIRE(out.add(std::string(), std::string("tail only")));
+  REQUIRE(out.pending_bytes() == 3 * 4 + head.size() + tail.size() + 5 + 9);
+  FrameReader in;
+  std::vector<std::string> got;
+  std::string_view frame;
+  for (int round = 0; round < 10000 && got.size() < 3; ++round) {
+    const IoStatus w = out.flush(pair.writer.get());
+    REQUIRE((w == IoStatus::Ok || w == IoStatus::WouldBlock));
+    REQUIRE(in.fill(pair.reader.get()) == IoStatus::Ok);
+    while (in.next(frame)) got.emplace_back(frame);
+  }
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == head + tail);
+  CHECK(got[1] == "alone");
+  CHECK(got[2] == "tail only");
+  CHECK_FALSE(out.pending());
 }
 
 TEST_CASE("ipc: a FrameReader drops a stream whose length prefix is over kMaxFrameBytes",

@@ -288,6 +288,8 @@ TEST_CASE("messages: a FetchResult survives a round trip", "[crawler][messages]"
     DYNAMIC_SECTION("result " << i++) {
       const std::string wire = encode(result);
       CHECK(crawler::message_type(wire) == tag(MessageType::Result));
+      // The fetcher sends the fields and the body apart: together they are the same bytes.
+      CHECK(crawler::encode_head(result) + result.body == wire);
       FetchResult back;
       back.body = "stale";
       back.body_kept = !result.body_kept;
