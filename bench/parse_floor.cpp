@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     bytes += html.size();
     hrefs.clear();
     {
-      const parser::HtmlDocument document(std::move(html));
+      const parser::HtmlDocument document(html);  // html outlives it
       collect_hrefs(document.root(), hrefs);
     }
     links += hrefs.size();

@@ -1,6 +1,5 @@
 #include "parser/html_document.h"
 
-#include <utility>
 
 namespace parser {
 namespace {
@@ -19,9 +18,9 @@ const GumboOptions& parse_options() noexcept {
 
 }  // namespace
 
-HtmlDocument::HtmlDocument(std::string html) : html_(std::move(html)) {
+HtmlDocument::HtmlDocument(std::string_view html) {
   const GumboOptions options = arena_.options(parse_options());
-  output_ = gumbo_parse_with_options(&options, html_.data(), html_.size());
+  output_ = gumbo_parse_with_options(&options, html.data(), html.size());
 }
 
 // No gumbo_destroy_output: every block of the tree is the arena's, released with it.

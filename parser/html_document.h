@@ -1,7 +1,7 @@
 #pragma once
-// HtmlDocument: owns a Gumbo parse tree and the bytes its nodes point into.
+// HtmlDocument: owns a Gumbo parse tree, whose nodes point into the caller's bytes.
 
-#include <string>
+#include <string_view>
 
 #include <gumbo.h>
 
@@ -12,8 +12,9 @@ namespace parser {
 class HtmlDocument {
  public:
   // Parses `html` with Gumbo's default options, except that parse errors are not recorded,
-  // into a GumboArena. Never fails: Gumbo is total.
-  explicit HtmlDocument(std::string html);
+  // into a GumboArena. Never fails: Gumbo is total. The tree points into `html`, which must
+  // outlive this object (not copied: a page is parsed where it lies).
+  explicit HtmlDocument(std::string_view html);
   ~HtmlDocument();
   HtmlDocument(const HtmlDocument&) = delete;
   HtmlDocument& operator=(const HtmlDocument&) = delete;
@@ -22,7 +23,6 @@ class HtmlDocument {
   const GumboNode* root() const noexcept { return output_->root; }
 
  private:
-  std::string html_;  // declared first: must outlive output_, whose nodes point into it
   GumboArena arena_;  // owns every block of the parse, output_ included
   GumboOutput* output_ = nullptr;  // the arena's
 };

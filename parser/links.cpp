@@ -556,7 +556,7 @@ void Extractor::resolve(const Url& page_url) {
 PageInfo extract_page_info(std::string_view html, const Url& page_url,
                            const ExtractOptions& options) {
   PageInfo info;
-  const HtmlDocument document{std::string(html)};
+  const HtmlDocument document{html};
   Extractor extractor(options, info);
   extractor.walk(document.root());
   extractor.resolve(page_url);
