@@ -45,6 +45,7 @@ constexpr std::size_t kWindowHigh = 20000;  // tasks held in memory at most
 constexpr std::size_t kWindowLow = 5000;    // refill from the frontier below this
 constexpr int kMaxParserRestarts = 10;
 constexpr std::int64_t kStopGraceMs = 10 * 1000;  // after Ctrl-C: in-flight transfers' time
+constexpr std::int64_t kReapEveryMs = 1000;  // waitpid at least this often, SIGCHLD or not
 constexpr std::int64_t kLostTaskGraceMs = 1000;  // an ownerless task's Took is that late: lost
 constexpr std::int64_t kRetryBaseMs = 1000;  // backoff: base x 2^(attempt-1), jittered
 constexpr std::int64_t kRetryMaxMs = 60 * 1000;
@@ -145,6 +146,10 @@ class Coordinator {
   bool frontier_exhausted_ = false;
 
   UniqueFd task_fd_, event_fd_, control_fd_, signal_fd_, parser_conn_;
+  // A SIGCHLD came (read from signal_fd_) since reap_children last ran: only then does the
+  // loop ask waitpid, not on every turn; and at least every kReapEveryMs regardless.
+  bool child_exited_ = true;
+  std::int64_t last_reap_ms_ = 0;
   UniqueFd child_task_fd_, child_event_fd_, child_control_fd_, listen_fd_;
   std::string parser_socket_;
   FrameWriter parser_out_;  // results we make up, on their way to the parser (non-blocking)
@@ -813,6 +818,7 @@ int Coordinator::read_stop_signals() {
   signalfd_siginfo info{};
   while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
     if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) ++stops;
+    if (info.ssi_signo == SIGCHLD) child_exited_ = true;
   }
   return stops;
 }
@@ -932,9 +938,13 @@ Result<CrawlSummary> Coordinator::run() {
       if (stop_requests_ > 1) break;
       // Transfers still running after the grace period stay in the frontier for a resume.
       if (stop_requests_ == 1 && monotonic_ms() - stop_started_ms_ > kStopGraceMs) break;
-      if (auto r = reap_children(false); !r) {
-        outcome = r;
-        break;
+      if (child_exited_ || monotonic_ms() - last_reap_ms_ >= kReapEveryMs) {
+        child_exited_ = false;  // before reaping: a SIGCHLD read from now on sets it again
+        last_reap_ms_ = monotonic_ms();
+        if (auto r = reap_children(false); !r) {
+          outcome = r;
+          break;
+        }
       }
       check_watchdog(monotonic_ms());
       if (!unclaimed_since_ms_.empty()) charge_lost_tasks(monotonic_ms());
