@@ -63,13 +63,16 @@ IoStatus send_packet(int fd, std::string_view message, Blocking blocking) {
 }
 
 IoStatus recv_packet(int fd, std::string& message, Blocking blocking) {
-  message.resize(kMaxPacketBytes);
+  // Received into a buffer of the thread's, then copied: resizing `message` to the largest
+  // size first would zero 64 KiB on every call, mostly for messages of a few dozen bytes or
+  // for none at all (WouldBlock).
+  thread_local const std::unique_ptr<char[]> buffer(new char[kMaxPacketBytes]);
   const int flags = MSG_TRUNC | (blocking == Blocking::No ? MSG_DONTWAIT : 0);
   for (;;) {
-    ssize_t n = ::recv(fd, message.data(), message.size(), flags);
+    ssize_t n = ::recv(fd, buffer.get(), kMaxPacketBytes, flags);
     if (n > 0) {
       if (static_cast<std::size_t>(n) > kMaxPacketBytes) return IoStatus::Error;
-      message.resize(static_cast<std::size_t>(n));
+      message.assign(buffer.get(), static_cast<std::size_t>(n));
       return IoStatus::Ok;
     }
     if (n == 0) return IoStatus::Closed;

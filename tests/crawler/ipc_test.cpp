@@ -182,6 +182,35 @@ TEST_CASE("ipc: a FrameWriter sends a frame given in two parts as one payload", 
   CHECK_FALSE(out.pending());
 }
 
+TEST_CASE("ipc: recv_packet returns each message whole, refuses one over kMaxPacketBytes",
+          "[crawler][ipc]") {
+  auto pair = make_packet_pair(1024 * 1024);
+  REQUIRE(pair);
+  const int out = pair->first.get(), in = pair->second.get();
+  std::string message = "unchanged";
+  REQUIRE(recv_packet(in, message, Blocking::No) == IoStatus::WouldBlock);
+  CHECK(message == "unchanged");
+
+  const std::size_t sizes[] = {1, 21, 4096, kMaxPacketBytes};
+  for (std::size_t size : sizes) {
+    INFO("size " << size);
+    std::string sent(size, '\0');
+    for (std::size_t k = 0; k < size; ++k) sent[k] = static_cast<char>(k * 31 + size);
+    REQUIRE(send_packet(out, sent, Blocking::Yes) == IoStatus::Ok);
+    // A short message after a long one: nothing of the long one may remain.
+    REQUIRE(send_packet(out, "ab", Blocking::Yes) == IoStatus::Ok);
+    REQUIRE(recv_packet(in, message, Blocking::No) == IoStatus::Ok);
+    CHECK(message == sent);
+    REQUIRE(recv_packet(in, message, Blocking::Yes) == IoStatus::Ok);
+    CHECK(message == "ab");
+  }
+  const std::string too_big(kMaxPacketBytes + 1, 'x');
+  REQUIRE(send_packet(out, too_big, Blocking::Yes) == IoStatus::Ok);
+  CHECK(recv_packet(in, message, Blocking::No) == IoStatus::Error);
+  pair->first.reset();
+  CHECK(recv_packet(in, message, Blocking::No) == IoStatus::Closed);
+}
+
 TEST_CASE("ipc: a FrameReader drops a stream whose length prefix is over kMaxFrameBytes",
           "[crawler][ipc]") {
   auto pair = stream_pair();
