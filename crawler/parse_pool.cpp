@@ -81,6 +81,7 @@ void ParsePool::wait_until_unparsed(std::size_t unparsed) {
 // A thread body: nothing may escape it. A parse that throws (std::bad_alloc on a hostile
 // page) takes the process down like a crash, with the page named in its slot.
 void ParsePool::run(int slot) {
+  (void)use_alternate_signal_stack();  // without one, the marker runs on the thread's stack
   set_current_parse_slot(slot);
   for (;;) {
     FetchResult job;

@@ -23,6 +23,24 @@ auto system_error(const std::string& what) {
 thread_local int current_slot = -1;
 ParseSlots* crash_slots = nullptr;
 
+// The calling thread's alternate signal stack (use_alternate_signal_stack), released when the
+// thread exits.
+struct AlternateStack {
+  static constexpr std::size_t kBytes = 64 * 1024;  // the handler needs a few hundred bytes
+  void* memory = nullptr;
+  AlternateStack() = default;
+  AlternateStack(const AlternateStack&) = delete;
+  AlternateStack& operator=(const AlternateStack&) = delete;
+  ~AlternateStack() {
+    if (memory == nullptr) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    ::sigaltstack(&off, nullptr);
+    ::munmap(memory, kBytes);
+  }
+};
+thread_local AlternateStack alternate_stack;
+
 // Marks the dying thread's slot and returns: SA_RESETHAND has restored the default action, so
 // a fault happens again and kills the process, and abort() raises SIGABRT again itself.
 void mark_and_die(int) {
@@ -124,11 +142,28 @@ void install_crash_marker(ParseSlots* slots) {
   crash_slots = slots;
   struct sigaction action {};
   action.sa_handler = mark_and_die;
-  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  // SA_ONSTACK: on the thread's alternate stack where it has one (a stack overflow).
+  action.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &action, nullptr);
 }
 
 void set_current_parse_slot(int slot) noexcept { current_slot = slot; }
+
+bool use_alternate_signal_stack() noexcept {
+  if (alternate_stack.memory != nullptr) return true;
+  void* memory = ::mmap(nullptr, AlternateStack::kBytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (memory == MAP_FAILED) return false;
+  stack_t stack{};
+  stack.ss_sp = memory;
+  stack.ss_size = AlternateStack::kBytes;
+  if (::sigaltstack(&stack, nullptr) != 0) {
+    ::munmap(memory, AlternateStack::kBytes);
+    return false;
+  }
+  alternate_stack.memory = memory;
+  return true;
+}
 
 }  // namespace crawler

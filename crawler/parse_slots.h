@@ -79,5 +79,10 @@ class ParseSlots {
 void install_crash_marker(ParseSlots* slots);
 // The calling thread's slot (-1: none), for the crash marker.
 void set_current_parse_slot(int slot) noexcept;
+// Gives the calling thread an alternate signal stack, kept until the thread exits, so that the
+// crash marker runs also when the thread has overflowed its own stack (a fault there leaves
+// no room for a handler, and the process would die unmarked, its every busy page blamed).
+// False if it could not be set up: the marker then runs on the thread's own stack.
+bool use_alternate_signal_stack() noexcept;
 
 }  // namespace crawler

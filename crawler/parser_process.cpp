@@ -255,7 +255,8 @@ class ParserWorker {
   std::string agent_token_;
   parser::ExtractOptions extract_;
   bool urgent_ = false;  // a robots.txt waits in committed_
-  const FaultInjection faults_{kParserCrashOnUrlEnv, kParserHangOnUrlEnv};
+  const FaultInjection faults_{kParserCrashOnUrlEnv, kParserHangOnUrlEnv,
+                               kParserStackOverflowOnUrlEnv};
   std::vector<storage::PageWrite> batch_;
   Committed committed_;
   std::int64_t batch_started_ms_ = 0;

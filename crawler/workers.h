@@ -43,20 +43,25 @@ inline constexpr const char* kParserCrashOnUrlEnv = "CRAWLER_TEST_PARSER_CRASH_O
 // A fetcher that aborts after reading such a URL's task from the queue but before claiming it
 // with Took (a fetcher killed in that window, e.g. by the OOM killer).
 inline constexpr const char* kCrashBeforeTookOnUrlEnv = "CRAWLER_TEST_CRASH_BEFORE_TOOK_ON_URL";
+// The parser overflows its parse thread's stack (unbounded recursion) on such a page: a crash
+// where the thread's own stack cannot run a signal handler.
+inline constexpr const char* kParserStackOverflowOnUrlEnv =
+    "CRAWLER_TEST_PARSER_STACK_OVERFLOW_ON_URL";
 // And hangs (sleeps forever) instead: for the watchdog.
 inline constexpr const char* kHangOnUrlEnv = "CRAWLER_TEST_HANG_ON_URL";
 inline constexpr const char* kParserHangOnUrlEnv = "CRAWLER_TEST_PARSER_HANG_ON_URL";
 
-// The fault-injection switches of one process, read once from the environment. act() aborts
-// or hangs (sleeps until killed) when `url` contains the crash or hang value; an unset or
-// empty variable (or a null name) never matches.
+// The fault-injection switches of one process, read once from the environment. act() aborts,
+// hangs (sleeps until killed) or overflows the stack when `url` contains the crash, hang or
+// overflow value; an unset or empty variable (or a null name) never matches.
 class FaultInjection {
  public:
-  FaultInjection(const char* crash_env, const char* hang_env);
+  FaultInjection(const char* crash_env, const char* hang_env,
+                 const char* overflow_env = nullptr);
   void act(std::string_view url) const;
 
  private:
-  std::string crash_on_, hang_on_;
+  std::string crash_on_, hang_on_, overflow_on_;
 };
 
 // Each returns the process's exit code.

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <thread>
 
 namespace {
 
@@ -91,6 +92,52 @@ TEST_CASE("parse slots: another process sees the slots, and a crash marks its cu
     }
   }
 }
+
+namespace {
+// Recurses until the stack runs out (the volatile limit is never reached); each frame writes
+// both ends of a page, so none skips the guard page.
+volatile int overflow_limit = 1 << 30;
+[[gnu::noinline]] int overflow_stack(int depth) {
+  volatile char frame[4096];
+  frame[0] = static_cast<char>(depth);
+  frame[sizeof frame - 1] = frame[0];
+  if (depth >= overflow_limit) return frame[0];
+  return overflow_stack(depth + 1) + frame[sizeof frame - 1];
+}
+}  // namespace
+
+#if !defined(__SANITIZE_ADDRESS__)  // ASan takes over SIGSEGV on its own alternate stack
+TEST_CASE("parse slots: a parse thread that overflows its stack still marks its culprit",
+          "[crawler][parse_slots]") {
+  auto slots = crawler::ParseSlots::create(4);
+  REQUIRE(slots.has_value());
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto attached = crawler::ParseSlots::attach(::dup(slots->fd()));
+    if (!attached) ::_exit(2);
+    crawler::install_crash_marker(&*attached);
+    attached->begin(0, 7, 100);  // another thread's page: busy, not to blame
+    std::thread parse_thread([&] {  // as ParsePool::run starts
+      if (!crawler::use_alternate_signal_stack()) ::_exit(3);
+      crawler::set_current_parse_slot(1);
+      attached->begin(1, 8, 200);
+      (void)overflow_stack(0);
+    });
+    parse_thread.join();
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGSEGV);
+  const auto busy = slots->busy();
+  REQUIRE(busy.size() == 2);
+  CHECK_FALSE(busy[0].culprit);
+  CHECK(busy[1].seq == 8);
+  CHECK(busy[1].culprit);  // without the alternate stack: false, and both pages are charged
+}
+#endif
 
 TEST_CASE("parse slots: attach refuses an fd that is not a slots region", "[crawler][parse_slots]") {
   int fds[2];

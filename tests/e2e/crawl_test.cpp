@@ -1004,6 +1004,35 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
   }
 }
 
+TEST_CASE("crawl: a parse thread that overflows its stack on a page is blamed alone",
+          "[e2e][crawl][faults]") {
+  // A stack overflow leaves no stack for the crash marker's signal handler but the thread's
+  // alternate signal stack. Without it the process dies unmarked, and every page being parsed
+  // at that moment is charged an attempt. parse_slots_test shows the marking itself (on this
+  // small site another page is rarely being parsed at the moment of the crash); here, the
+  // real crawl: the page fails after its attempts, the parser is replaced, nothing is lost.
+  Fixture f;
+  for (const char* threads : {"1", "4"}) {
+    CAPTURE(threads);
+    const std::string db = f.dir.file(std::string("parser-overflow-") + threads + ".db");
+    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
+                                 "--parse-threads", threads, "--progress-interval", "0"},
+                                180, {"CRAWLER_TEST_PARSER_STACK_OVERFLOW_ON_URL=/p/5.html"});
+    INFO(run.err);
+    REQUIRE_FALSE(run.timed_out);
+    REQUIRE(run.exit_code == 0);
+    CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
+                        "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
+          std::set<std::string>{"NULL|parser_crash|3"});
+    const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
+    CHECK(query_set(db, "SELECT url FROM pages") == expected);
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200 AND attempts <> 1") == 0);
+    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'parser_crash'") == 1);
+    CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
+    check_no_leftover_processes(db);
+  }
+}
+
 TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails, the crawl ends",
           "[e2e][crawl][faults]") {
   Fixture f;
