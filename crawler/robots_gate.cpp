@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <utility>
 
 #include "common/hash.h"
+#include "crawler/ipc.h"
 #include "crawler/scope.h"
 
 namespace crawler {
@@ -33,7 +35,13 @@ std::string describe_unreachable(const storage::RobotsRecord& record) {
 }  // namespace
 
 RobotsGate::RobotsGate(RobotsGateOptions options, storage::RobotsStore* store)
-    : options_(std::move(options)), store_(store) {}
+    : options_(std::move(options)), store_(store) {
+  if (!options_.now_s) options_.now_s = unix_time_s;
+}
+
+bool RobotsGate::too_old(double fetched_at_s) const {
+  return options_.now_s() - fetched_at_s > options_.max_age_s;
+}
 
 void RobotsGate::admit(Task task, Output& out) {
   if (options_.ignore || task.kind == TaskKind::Robots) {
@@ -53,12 +61,19 @@ void RobotsGate::admit(Task task, Output& out) {
                 << record.error().context << '\n';
     }
     // An unreachable robots.txt from an earlier run is fetched again: that state is temporary.
-    if (record && *record && (*record)->access != storage::RobotsAccess::DisallowAll) {
+    // So is one fetched more than max_age_s ago.
+    if (record && *record && (*record)->access != storage::RobotsAccess::DisallowAll &&
+        !too_old((*record)->fetched_at_s)) {
       learn(origin, **record);
       report_crawl_delay(name, origin, out);
     } else {
       request_fetch(name, out);
     }
+  } else if (origin.known && too_old(origin.fetched_at_s)) {
+    // The rules in use got too old during this run: hold the origin's tasks for a new fetch.
+    origin.known = false;
+    origin.refreshing = true;
+    request_fetch(name, out);
   }
   if (!origin.known) {
     origin.held.push_back(std::move(task));
@@ -73,7 +88,14 @@ void RobotsGate::stored(const std::string& name, Output& out) {
   if (it == origins_.end()) return;
   Origin& origin = it->second;
   auto record = store_->load(name);
-  if (record && *record) {
+  const bool was_refreshing = std::exchange(origin.refreshing, false);
+  if (was_refreshing && record && *record &&
+      (*record)->access == storage::RobotsAccess::DisallowAll) {
+    // Unreachable now, but fetched successfully before: keep those rules for another max_age_s
+    // rather than stop the crawl of the origin (RFC 9309 2.4).
+    origin.known = true;
+    origin.fetched_at_s = options_.now_s();
+  } else if (record && *record) {
     learn(origin, **record);
   } else {
     // Lost between the parser's commit and here: treat as unreachable rather than guess.
@@ -90,6 +112,7 @@ void RobotsGate::stored(const std::string& name, Output& out) {
 
 void RobotsGate::learn(Origin& origin, const storage::RobotsRecord& record) {
   origin.known = true;
+  origin.fetched_at_s = record.fetched_at_s;
   origin.refusal.clear();
   switch (record.access) {
     case storage::RobotsAccess::Rules:

@@ -9,10 +9,15 @@
 // restrictions; 5xx, 429 or unreachable -> everything disallowed. The fetcher retries an
 // unreachable robots.txt with back-off (--max-attempts); when that runs out the origin stays
 // disallowed for the rest of the run, and a later run fetches it again.
+// Rules are used for at most max_age_s after their fetch (RFC 9309 2.4: 24 hours), in this run
+// or from an earlier one: past that, the next task of the origin waits for a new fetch. If the
+// new fetch finds robots.txt unreachable, the rules fetched before stay in use (2.4 allows
+// it) for another max_age_s.
 //
 // Not thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -31,6 +36,10 @@ struct RobotsGateOptions {
   // Origins whose rules stay in memory; past this, decided origins with nothing held are
   // dropped (the next task of one reads its robots.txt back from the store).
   std::size_t max_origins = 10000;
+  // How long a fetched robots.txt is used; then it is fetched again.
+  double max_age_s = 24 * 3600;
+  // The time now, in Unix seconds (tests set a clock of their own); empty: the real clock.
+  std::function<double()> now_s;
 };
 
 class RobotsGate {
@@ -55,10 +64,14 @@ class RobotsGate {
  private:
   struct Origin {
     bool known = false;
+    // known was true, and the rules (kept) are being fetched again because they got too old.
+    bool refreshing = false;
+    double fetched_at_s = 0;  // of the rules in use
     parser::RobotsRules rules;
     std::string refusal;  // when everything is disallowed: why ("robots.txt unreachable: ...")
     std::vector<Task> held;
   };
+  bool too_old(double fetched_at_s) const;
   void learn(Origin& origin, const storage::RobotsRecord& record);
   void decide(const Origin& origin, Task task, Output& out) const;
   void report_crawl_delay(const std::string& name, const Origin& origin, Output& out) const;

@@ -26,7 +26,8 @@ Result<std::unique_ptr<SqliteRobotsStore>> SqliteRobotsStore::create(SqliteDb db
   std::unique_ptr<SqliteRobotsStore> store(new SqliteRobotsStore(std::move(db)));
   auto stmt = prepare(store->db_.get(),
                       "SELECT url, status, access, body, crawl_delay, error, error_detail, "
-                      "attempts FROM robots WHERE origin = ?");
+                      "attempts, (julianday(fetched_at) - 2440587.5) * 86400.0 "
+                      "FROM robots WHERE origin = ?");
   if (!stmt) return common::error_of(stmt);
   store->select_ = std::move(*stmt);
   return store;
@@ -56,6 +57,8 @@ Result<std::optional<RobotsRecord>> SqliteRobotsStore::load(const std::string& o
   record.error = column_text(s, 5);
   record.error_detail = column_text(s, 6);
   record.attempts = sqlite3_column_int(s, 7);
+  // Unix seconds; 0 (long ago: fetched again) if the text is not a date SQLite reads.
+  record.fetched_at_s = sqlite3_column_double(s, 8);
   sqlite3_reset(s);
   return std::optional<RobotsRecord>(std::move(record));
 }

@@ -14,6 +14,9 @@ using crawler::TaskKind;
 using storage::RobotsAccess;
 using storage::RobotsRecord;
 
+// The gate's clock in these tests (Unix seconds); records are put as fetched "now".
+double fake_now = 1.0e9;
+
 // An in-memory robots store: what the parser process would have written.
 class FakeStore final : public storage::RobotsStore {
  public:
@@ -32,6 +35,7 @@ class FakeStore final : public storage::RobotsStore {
     r.body = body;
     r.status = status;
     r.attempts = 3;
+    r.fetched_at_s = fake_now;
     records[origin] = r;
   }
   std::map<std::string, RobotsRecord> records;
@@ -55,6 +59,7 @@ crawler::RobotsGateOptions gate_options() {
   crawler::RobotsGateOptions o;
   o.agent_token = "crawler";
   o.max_crawl_delay_ms = 5000;
+  o.now_s = [] { return fake_now; };
   return o;
 }
 
@@ -185,4 +190,88 @@ TEST_CASE("robots_gate: past max_origins, decided origins are dropped and read b
   RobotsGate::Output decided;
   gate.stored("http://waiting.test", decided);
   CHECK(seqs(decided.ready) == std::vector<std::int64_t>{100});
+}
+
+TEST_CASE("robots_gate: a robots.txt older than 24 hours is fetched again, from an earlier run "
+          "or during this one", "[crawler][robots_gate][rfc9309-2.4]") {
+  constexpr double kHour = 3600;
+  FakeStore store;
+  store.put("http://old.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /a\n");
+  store.put("http://run.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /a\n");
+  fake_now += 25 * kHour;  // the earlier run's records are now 25 hours old
+  store.put("http://run.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /a\n");
+  RobotsGate gate(gate_options(), &store);
+
+  SECTION("a stored robots.txt from an earlier run") {
+    RobotsGate::Output out;
+    gate.admit(task(1, "http://old.test/b"), out);
+    CHECK(out.ready.empty());
+    REQUIRE(out.robots_fetches.size() == 1);
+    CHECK(out.robots_fetches[0].url == "http://old.test/robots.txt");
+    CHECK(gate.held() == 1);
+    store.put("http://old.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /b\n");
+    RobotsGate::Output decided;
+    gate.stored("http://old.test", decided);
+    REQUIRE(decided.refused.size() == 1);  // by the new rules
+    CHECK(decided.refused[0].first.seq == 1);
+  }
+
+  SECTION("rules that get too old during the run") {
+    RobotsGate::Output out;
+    gate.admit(task(1, "http://run.test/b"), out);  // fetched just now: used
+    CHECK(seqs(out.ready) == std::vector<std::int64_t>{1});
+    fake_now += 24 * kHour;  // exactly 24 hours: still used
+    gate.admit(task(2, "http://run.test/b"), out);
+    CHECK(seqs(out.ready) == std::vector<std::int64_t>{1, 2});
+    CHECK(out.robots_fetches.empty());
+    fake_now += 1;
+    gate.admit(task(3, "http://run.test/b"), out);
+    gate.admit(task(4, "http://run.test/c"), out);
+    CHECK(seqs(out.ready) == std::vector<std::int64_t>{1, 2});
+    REQUIRE(out.robots_fetches.size() == 1);  // one fetch for both
+    CHECK(gate.held() == 2);
+    store.put("http://run.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /b\n");
+    RobotsGate::Output decided;
+    gate.stored("http://run.test", decided);
+    CHECK(seqs(decided.ready) == std::vector<std::int64_t>{4});
+    REQUIRE(decided.refused.size() == 1);
+    CHECK(decided.refused[0].first.seq == 3);
+    // The new rules are fresh: no fetch for a while.
+    RobotsGate::Output later;
+    fake_now += 23 * kHour;
+    gate.admit(task(5, "http://run.test/c"), later);
+    CHECK(seqs(later.ready) == std::vector<std::int64_t>{5});
+    CHECK(later.robots_fetches.empty());
+  }
+}
+
+TEST_CASE("robots_gate: when the new fetch finds robots.txt unreachable, the older rules stay",
+          "[crawler][robots_gate][rfc9309-2.4]") {
+  constexpr double kHour = 3600;
+  FakeStore store;
+  store.put("http://a.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /private\n");
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://a.test/x"), out);
+  CHECK(seqs(out.ready) == std::vector<std::int64_t>{1});
+  fake_now += 25 * kHour;
+  gate.admit(task(2, "http://a.test/x"), out);
+  gate.admit(task(3, "http://a.test/private/y"), out);
+  REQUIRE(out.robots_fetches.size() == 1);
+  store.put("http://a.test", RobotsAccess::DisallowAll, "", 503);
+  RobotsGate::Output decided;
+  gate.stored("http://a.test", decided);
+  CHECK(seqs(decided.ready) == std::vector<std::int64_t>{2});
+  REQUIRE(decided.refused.size() == 1);
+  CHECK(decided.refused[0].first.seq == 3);
+  CHECK(decided.refused[0].second == "disallowed by robots.txt line 2: Disallow: /private");
+  // Kept for another 24 hours, then fetched again.
+  RobotsGate::Output later;
+  fake_now += 23 * kHour;
+  gate.admit(task(4, "http://a.test/x"), later);
+  CHECK(seqs(later.ready) == std::vector<std::int64_t>{4});
+  CHECK(later.robots_fetches.empty());
+  fake_now += 2 * kHour;
+  gate.admit(task(5, "http://a.test/x"), later);
+  CHECK(later.robots_fetches.size() == 1);
 }

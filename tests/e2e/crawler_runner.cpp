@@ -167,6 +167,23 @@ long long query_int(const std::string& db_path, const std::string& sql) {
   return std::stoll(rows.front());
 }
 
+void execute_sql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("open " + db_path + ": " + msg);
+  }
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string msg = error ? error : "unknown error";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    throw std::runtime_error("'" + sql + "': " + msg);
+  }
+  sqlite3_close(db);
+}
+
 long long query_int_or_zero(const std::string& db_path, const std::string& sql) {
   if (::access(db_path.c_str(), F_OK) != 0) return 0;
   try {

@@ -66,6 +66,8 @@ RunResult run_crawler(const std::vector<std::string>& args, double timeout_s = 1
 std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql);
 std::set<std::string> query_set(const std::string& db_path, const std::string& sql);
 long long query_int(const std::string& db_path, const std::string& sql);
+// Runs `sql` on the database, read-write (to set up a state, e.g. an old row); throws on error.
+void execute_sql(const std::string& db_path, const std::string& sql);
 // query_int, or 0 when the database or table does not exist (yet).
 long long query_int_or_zero(const std::string& db_path, const std::string& sql);
 

@@ -210,6 +210,19 @@ TEST_CASE("politeness: robots.txt rules decide what is fetched, and every refusa
       REQUIRE(after.size() == before + 1);
       CHECK(after.back() == "/private/ok?again");
     }
+    SECTION("a resumed crawl fetches a robots.txt stored more than 24 hours ago again") {
+      e2e::execute_sql(db, "UPDATE robots SET fetched_at = '2000-01-01T00:00:00.000Z'");
+      const auto before = host->requests().size();
+      const std::string more = dir.write("more.txt", base + "/private/ok?again\n");
+      auto again = e2e::run_crawler({"crawl", more, "--db", db, "-q"});
+      INFO(again.err);
+      REQUIRE(again.exit_code == 0);
+      const auto after = paths_of(*host);
+      REQUIRE(after.size() == before + 2);
+      CHECK(after[before] == "/robots.txt");
+      CHECK(after.back() == "/private/ok?again");
+      CHECK(query_int(db, "SELECT count(*) FROM robots WHERE fetched_at > '2001'") == 1);
+    }
   }
   SECTION("--robots-agent picks another group: only robots.txt is requested") {
     auto run = e2e::run_crawler({"crawl", seeds, "--db", db, "--robots-agent", "otherbot", "-q"});

@@ -939,6 +939,7 @@ TEST_CASE("page_store: write_robots stores an origin's robots.txt and its sitema
   CHECK(loaded->body == record.body);  // bytes kept, NUL included
   CHECK(loaded->access == storage::RobotsAccess::Rules);
   CHECK(loaded->crawl_delay_s == 2.5);
+  CHECK(loaded->fetched_at_s == Approx(1700000000.25).margin(0.001));  // for its age (24 h)
   CHECK_FALSE(must(reader->load("http://a.test")));  // another origin (port)
 
   storage::RobotsRecord failed;
