@@ -87,23 +87,27 @@ void RobotsGate::stored(const std::string& name, Output& out) {
   auto it = origins_.find(name);
   if (it == origins_.end()) return;
   Origin& origin = it->second;
+  const bool refreshed = std::exchange(origin.refreshing, false);
+  const bool had_crawl_delay = refreshed && origin.rules.crawl_delay_s().has_value();
   auto record = store_->load(name);
-  const bool was_refreshing = std::exchange(origin.refreshing, false);
-  if (was_refreshing && record && *record &&
-      (*record)->access == storage::RobotsAccess::DisallowAll) {
-    // Unreachable now, but fetched successfully before: keep those rules for another max_age_s
-    // rather than stop the crawl of the origin (RFC 9309 2.4).
+  if (record && *record) {
+    // After a failed refresh the store has kept the earlier rules (write_robots).
+    learn(origin, **record);
+  } else if (refreshed) {
+    // Lost between the parser's commit and here: keep the rules in use for another max_age_s.
     origin.known = true;
     origin.fetched_at_s = options_.now_s();
-  } else if (record && *record) {
-    learn(origin, **record);
   } else {
     // Lost between the parser's commit and here: treat as unreachable rather than guess.
     origin.rules = parser::RobotsRules::disallow_all();
     origin.refusal = "robots.txt could not be read back from the database";
     origin.known = true;
+    origin.fetched_at_s = options_.now_s();
   }
   report_crawl_delay(name, origin, out);
+  if (had_crawl_delay && !origin.rules.crawl_delay_s()) {
+    out.crawl_delays.emplace_back(std::string(host_of(name)), 0);  // the delay was dropped
+  }
   std::vector<Task> held = std::move(origin.held);
   origin.held.clear();
   held_ -= held.size();

@@ -8,11 +8,13 @@
 // Access per RFC 9309 2.3.1: 2xx -> the file's rules; 4xx (and more than 5 redirects) -> no
 // restrictions; 5xx, 429 or unreachable -> everything disallowed. The fetcher retries an
 // unreachable robots.txt with back-off (--max-attempts); when that runs out the origin stays
-// disallowed for the rest of the run, and a later run fetches it again.
+// disallowed for max_age_s, or until a later run fetches it again.
 // Rules are used for at most max_age_s after their fetch (RFC 9309 2.4: 24 hours), in this run
-// or from an earlier one: past that, the next task of the origin waits for a new fetch. If the
-// new fetch finds robots.txt unreachable, the rules fetched before stay in use (2.4 allows
-// it) for another max_age_s.
+// or from an earlier one: past that, the next task of the origin to pass the gate waits for a
+// new fetch (tasks that passed before are fetched under the rules they passed). If the new
+// fetch finds robots.txt unreachable, the store keeps the earlier rules with the new date
+// (storage::write_robots, as 2.4 allows), so they stay in use for another max_age_s. A
+// Crawl-delay that the new robots.txt drops is reported as 0.
 //
 // Not thread-safe.
 
@@ -64,7 +66,7 @@ class RobotsGate {
  private:
   struct Origin {
     bool known = false;
-    // known was true, and the rules (kept) are being fetched again because they got too old.
+    // known was true, and the rules (kept meanwhile) are being fetched again: too old.
     bool refreshing = false;
     double fetched_at_s = 0;  // of the rules in use
     parser::RobotsRules rules;

@@ -64,6 +64,24 @@ Result<std::optional<RobotsRecord>> SqliteRobotsStore::load(const std::string& o
 }
 
 Result<void> write_robots(sqlite3* db, const RobotsRecord& record) {
+  if (record.access == RobotsAccess::DisallowAll) {
+    // Unreachable, but fetched before with an answer: the earlier rules stay in use (RFC 9309
+    // 2.4), for another 24 hours from this attempt; the row records the failed attempt.
+    auto keep = prepare(db,
+                        "UPDATE robots SET fetched_at = ?, error = ?, error_detail = ?, "
+                        "attempts = ? WHERE origin = ? AND access <> 'disallow_all'");
+    if (!keep) return common::error_of(keep);
+    sqlite3_stmt* k = keep->get();
+    bind_text(k, 1, iso8601_utc(record.fetched_at_s));
+    bind_text(k, 2, "refresh_failed");
+    std::string how = record.status > 0 ? "HTTP " + std::to_string(record.status) : record.error;
+    if (!record.error_detail.empty()) how += (how.empty() ? "" : ": ") + record.error_detail;
+    bind_text(k, 3, how);
+    bind_int(k, 4, record.attempts);
+    bind_text(k, 5, record.origin);
+    if (auto r = step_done(k, "keep robots"); !r) return r;
+    if (sqlite3_changes(db) > 0) return {};
+  }
   auto insert = prepare(db,
                         "INSERT OR REPLACE INTO robots(origin, url, status, fetched_at, access, "
                         "body, crawl_delay, error, error_detail, attempts) "

@@ -58,7 +58,9 @@ class SqliteRobotsStore final : public RobotsStore {
 };
 
 // Stores `record`, replacing the origin's earlier one and its sitemaps, in the caller's
-// transaction (if any).
+// transaction (if any). Except when `record` is unreachable (DisallowAll) and the earlier one
+// is not: then the earlier rules stay (RFC 9309 2.4), with fetched_at and attempts of this
+// attempt, error 'refresh_failed' and error_detail saying how it failed.
 [[nodiscard]] common::Result<void> write_robots(sqlite3* db, const RobotsRecord& record);
 
 }  // namespace storage

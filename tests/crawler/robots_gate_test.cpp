@@ -245,12 +245,14 @@ TEST_CASE("robots_gate: a robots.txt older than 24 hours is fetched again, from 
   }
 }
 
-TEST_CASE("robots_gate: when the new fetch finds robots.txt unreachable, the older rules stay",
-          "[crawler][robots_gate][rfc9309-2.4]") {
+TEST_CASE("robots_gate: after a refresh that the store kept the older rules for, they stay, "
+          "also for an origin read back after eviction", "[crawler][robots_gate][rfc9309-2.4]") {
   constexpr double kHour = 3600;
   FakeStore store;
   store.put("http://a.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /private\n");
-  RobotsGate gate(gate_options(), &store);
+  auto options = gate_options();
+  options.max_origins = 1;
+  RobotsGate gate(options, &store);
   RobotsGate::Output out;
   gate.admit(task(1, "http://a.test/x"), out);
   CHECK(seqs(out.ready) == std::vector<std::int64_t>{1});
@@ -258,20 +260,71 @@ TEST_CASE("robots_gate: when the new fetch finds robots.txt unreachable, the old
   gate.admit(task(2, "http://a.test/x"), out);
   gate.admit(task(3, "http://a.test/private/y"), out);
   REQUIRE(out.robots_fetches.size() == 1);
-  store.put("http://a.test", RobotsAccess::DisallowAll, "", 503);
+  // Unreachable: storage::write_robots keeps the rules with this attempt's date.
+  store.records["http://a.test"].fetched_at_s = fake_now;
+  store.records["http://a.test"].error = "refresh_failed";
   RobotsGate::Output decided;
   gate.stored("http://a.test", decided);
   CHECK(seqs(decided.ready) == std::vector<std::int64_t>{2});
   REQUIRE(decided.refused.size() == 1);
   CHECK(decided.refused[0].first.seq == 3);
   CHECK(decided.refused[0].second == "disallowed by robots.txt line 2: Disallow: /private");
-  // Kept for another 24 hours, then fetched again.
+  // Another origin evicts it; read back, the kept rules are fresh: no fetch.
   RobotsGate::Output later;
+  gate.admit(task(4, "http://b.test/x"), later);
+  store.put("http://b.test", RobotsAccess::AllowAll, "", 404);
+  gate.stored("http://b.test", later);
   fake_now += 23 * kHour;
-  gate.admit(task(4, "http://a.test/x"), later);
-  CHECK(seqs(later.ready) == std::vector<std::int64_t>{4});
-  CHECK(later.robots_fetches.empty());
-  fake_now += 2 * kHour;
   gate.admit(task(5, "http://a.test/x"), later);
-  CHECK(later.robots_fetches.size() == 1);
+  CHECK(seqs(later.ready) == std::vector<std::int64_t>{4, 5});
+  CHECK(later.robots_fetches.size() == 1);  // b.test's only
+}
+
+TEST_CASE("robots_gate: a Crawl-delay that the refreshed robots.txt drops is reset",
+          "[crawler][robots_gate][rfc9309-2.4]") {
+  FakeStore store;
+  store.put("http://a.test", RobotsAccess::Rules, "User-agent: *\nCrawl-delay: 3\n");
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://a.test/x"), out);
+  REQUIRE(out.crawl_delays.size() == 1);
+  CHECK(out.crawl_delays[0] == std::make_pair(std::string("a.test"), std::int64_t{3000}));
+  fake_now += 25 * 3600;
+  RobotsGate::Output refresh;
+  gate.admit(task(2, "http://a.test/x"), refresh);
+  store.put("http://a.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /none\n");
+  gate.stored("http://a.test", refresh);
+  REQUIRE(refresh.crawl_delays.size() == 1);
+  CHECK(refresh.crawl_delays[0] == std::make_pair(std::string("a.test"), std::int64_t{0}));
+  CHECK(seqs(refresh.ready) == std::vector<std::int64_t>{2});
+}
+
+TEST_CASE("robots_gate: a robots.txt row lost after its commit: no fetch at every task",
+          "[crawler][robots_gate]") {
+  FakeStore store;
+  RobotsGate gate(gate_options(), &store);
+  RobotsGate::Output out;
+  gate.admit(task(1, "http://lost.test/x"), out);
+  REQUIRE(out.robots_fetches.size() == 1);
+  gate.stored("http://lost.test", out);  // no row: disallowed, as if unreachable
+  REQUIRE(out.refused.size() == 1);
+  RobotsGate::Output later;
+  gate.admit(task(2, "http://lost.test/y"), later);
+  CHECK(later.robots_fetches.empty());
+  CHECK(later.refused.size() == 1);
+  CHECK(gate.held() == 0);
+
+  SECTION("during a refresh, the rules in use stay") {
+    store.put("http://kept.test", RobotsAccess::Rules, "User-agent: *\nDisallow: /p\n");
+    RobotsGate::Output k;
+    gate.admit(task(3, "http://kept.test/x"), k);
+    fake_now += 25 * 3600;
+    gate.admit(task(4, "http://kept.test/p"), k);
+    REQUIRE(k.robots_fetches.size() == 1);
+    store.records.erase("http://kept.test");
+    gate.stored("http://kept.test", k);
+    CHECK(seqs(k.ready) == std::vector<std::int64_t>{3});
+    REQUIRE(k.refused.size() == 1);
+    CHECK(k.refused[0].second == "disallowed by robots.txt line 2: Disallow: /p");
+  }
 }

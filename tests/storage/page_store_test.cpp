@@ -942,21 +942,56 @@ TEST_CASE("page_store: write_robots stores an origin's robots.txt and its sitema
   CHECK(loaded->fetched_at_s == Approx(1700000000.25).margin(0.001));  // for its age (24 h)
   CHECK_FALSE(must(reader->load("http://a.test")));  // another origin (port)
 
+  // A later fetch fails: the earlier rules stay (RFC 9309 2.4), dated by the failed attempt.
   storage::RobotsRecord failed;
   failed.origin = record.origin;
   failed.url = record.url;
   failed.access = storage::RobotsAccess::DisallowAll;
+  failed.fetched_at_s = 1700090000;
   failed.error = "timeout";
   failed.error_detail = "Operation timed out";
   failed.attempts = 3;
   must(f.store().write_robots(failed));
   CHECK(f.count("robots") == 1);
-  CHECK(f.count("sitemaps") == 0);
+  CHECK(f.count("sitemaps") == 2);
+  CHECK(query_text(f.db(), "SELECT access || '|' || status || '|' || fetched_at || '|' || error "
+                           "|| '|' || error_detail || '|' || attempts FROM robots") ==
+        "rules|200|2023-11-15T23:13:20.000Z|refresh_failed|timeout: Operation timed out|3");
   loaded = must(reader->load("http://a.test:8080"));
+  REQUIRE(loaded);
+  CHECK(loaded->access == storage::RobotsAccess::Rules);
+  CHECK(loaded->body == record.body);
+  CHECK(loaded->crawl_delay_s == 2.5);
+  CHECK(loaded->fetched_at_s == Approx(1700090000).margin(0.001));
+  failed.status = 503;
+  failed.error.clear();
+  failed.error_detail.clear();
+  must(f.store().write_robots(failed));
+  CHECK(query_text(f.db(), "SELECT access || '|' || error_detail FROM robots") ==
+        "rules|HTTP 503");
+
+  // A success replaces it whole.
+  must(f.store().write_robots(record));
+  CHECK(query_text(f.db(), "SELECT access || '|' || coalesce(error, 'NULL') FROM robots") ==
+        "rules|NULL");
+
+  // Unreachable with nothing fetched before: stored as such, and replaced by the next outcome.
+  storage::RobotsRecord down = failed;
+  down.origin = "http://down.test";
+  down.url = "http://down.test/robots.txt";
+  down.status = 0;
+  down.error = "timeout";
+  must(f.store().write_robots(down));
+  loaded = must(reader->load("http://down.test"));
   REQUIRE(loaded);
   CHECK(loaded->access == storage::RobotsAccess::DisallowAll);
   CHECK(loaded->status == 0);
   CHECK(loaded->crawl_delay_s < 0);
   CHECK(loaded->error == "timeout");
   CHECK(loaded->attempts == 3);
+  down.error = "connect";
+  must(f.store().write_robots(down));
+  loaded = must(reader->load("http://down.test"));
+  REQUIRE(loaded);
+  CHECK(loaded->error == "connect");
 }
