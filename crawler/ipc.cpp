@@ -210,6 +210,7 @@ bool FrameReader::make_room() {
 }
 
 IoStatus FrameReader::fill(int fd) {
+  if (corrupt_) return IoStatus::Error;
   if (start_ == end_) {
     start_ = end_ = 0;
     if (capacity_ > kIdleBufferBytes) {
@@ -237,8 +238,9 @@ bool FrameReader::next(std::string_view& frame) {
   std::uint32_t length = 0;
   std::memcpy(&length, buffer_.get() + start_, sizeof length);
   if (length > kMaxFrameBytes) {
-    // A corrupt stream: drop it all; the caller notices no frames and the peer is replaced.
+    // A corrupt stream: drop it all; the next fill() says so, and the caller drops the peer.
     start_ = end_ = 0;
+    corrupt_ = true;
     return false;
   }
   if (end_ - start_ - 4 < length) return false;

@@ -86,8 +86,12 @@ class FrameReader {
   // next() returned before.
   IoStatus fill(int fd);
   // Takes the next complete frame, if any: a view into the buffer, valid until fill().
-  // An oversized length prefix (a corrupt stream) drops everything read.
+  // An oversized length prefix (a corrupt stream) drops everything read, and every later
+  // fill() reports Error: the caller closes the connection (its writer then sees it closed)
+  // rather than read on from the middle of a frame.
   bool next(std::string_view& frame);
+  // A corrupt length prefix was seen: drop the connection.
+  bool corrupt() const { return corrupt_; }
   // The buffer's size in bytes (for tests of its bound).
   std::size_t buffer_bytes() const { return capacity_; }
 
@@ -105,6 +109,7 @@ class FrameReader {
   std::size_t capacity_ = 0;
   std::size_t start_ = 0;
   std::size_t end_ = 0;
+  bool corrupt_ = false;
 };
 
 void set_nonblocking(int fd);

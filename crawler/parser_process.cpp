@@ -413,6 +413,10 @@ int run_parser_process(const CrawlOptions& options) {
           (*pool)->submit(std::move(result));
           result = FetchResult{};
         }
+        if (it->second.corrupt()) {
+          std::cerr << "parser: dropped a result stream with a corrupt frame length\n";
+          st = IoStatus::Error;
+        }
         if (st != IoStatus::Ok) {  // the fetcher exited (or died): forget the connection
           ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
           connections.erase(it);

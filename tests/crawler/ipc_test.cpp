@@ -221,9 +221,47 @@ TEST_CASE("ipc: a FrameReader drops a stream whose length prefix is over kMaxFra
           static_cast<ssize_t>(bytes.size()));
   FrameReader in;
   REQUIRE(in.fill(pair.reader.get()) == IoStatus::Ok);
+  CHECK_FALSE(in.corrupt());
   std::string_view frame;
   CHECK_FALSE(in.next(frame));
   CHECK_FALSE(in.next(frame));  // nothing left to misread as a frame
+  CHECK(in.corrupt());  // the caller drops the connection
+  // More bytes would be read from the middle of a frame: the reader refuses them.
+  REQUIRE(::write(pair.writer.get(), "more", 4) == 4);
+  CHECK(in.fill(pair.reader.get()) == IoStatus::Error);
+  CHECK_FALSE(in.next(frame));
+}
+
+TEST_CASE("ipc: a writer that closes while the reader's buffer is full loses no frame",
+          "[crawler][ipc]") {
+  auto pair = stream_pair();
+  int size = 4 * 1024 * 1024;
+  REQUIRE(::setsockopt(pair.writer.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size) == 0);
+  // 1 MiB of 10 KiB frames, all in the socket before the first fill, then EOF: each fill stops
+  // at a full buffer, and the parser's level-triggered poll brings it back until Closed.
+  std::vector<std::string> sent;
+  FrameWriter out;
+  for (int i = 0; i < 100; ++i) {
+    sent.push_back(std::string(10 * 1024, static_cast<char>('a' + i % 26)));
+    REQUIRE(out.add(std::string_view(sent.back())));
+  }
+  for (int round = 0; round < 1000 && out.pending(); ++round) {
+    REQUIRE(out.flush(pair.writer.get()) != IoStatus::Error);
+  }
+  REQUIRE_FALSE(out.pending());
+  pair.writer.reset();
+  FrameReader in;
+  std::vector<std::string> got;
+  std::string_view frame;
+  IoStatus st = IoStatus::Ok;
+  int fills = 0;
+  for (; fills < 1000 && st == IoStatus::Ok; ++fills) {
+    st = in.fill(pair.reader.get());
+    while (in.next(frame)) got.emplace_back(frame);
+  }
+  CHECK(st == IoStatus::Closed);
+  CHECK(fills > 1);  // the buffer held less than the socket
+  CHECK(got == sent);
 }
 
 }  // namespace crawler
