@@ -93,14 +93,13 @@ void RobotsGate::stored(const std::string& name, Output& out) {
   if (record && *record) {
     // After a failed refresh the store has kept the earlier rules (write_robots).
     learn(origin, **record);
-  } else if (refreshed) {
-    // Lost between the parser's commit and here: keep the rules in use for another max_age_s.
-    origin.known = true;
-    origin.fetched_at_s = options_.now_s();
   } else {
-    // Lost between the parser's commit and here: treat as unreachable rather than guess.
-    origin.rules = parser::RobotsRules::disallow_all();
-    origin.refusal = "robots.txt could not be read back from the database";
+    // Lost between the parser's commit and here. In a refresh, keep the rules in use for
+    // another max_age_s; else treat it as unreachable rather than guess.
+    if (!refreshed) {
+      origin.rules = parser::RobotsRules::disallow_all();
+      origin.refusal = "robots.txt could not be read back from the database";
+    }
     origin.known = true;
     origin.fetched_at_s = options_.now_s();
   }

@@ -15,14 +15,16 @@ std::string env_or_empty(const char* name) {
 // about 2,000); each frame writes both ends of a page-sized array, so none skips the guard
 // page, and the compiler can neither drop the frames nor turn the recursion into a loop.
 volatile int overflow_limit = 1 << 30;
-[[gnu::noinline]] int overflow_stack(int depth) {
+[[gnu::noinline]] int recurse_until_overflow(int depth) {
   volatile char frame[4096];
   frame[0] = static_cast<char>(depth);
   frame[sizeof frame - 1] = frame[0];
   if (depth >= overflow_limit) return frame[0];
-  return overflow_stack(depth + 1) + frame[sizeof frame - 1];
+  return recurse_until_overflow(depth + 1) + frame[sizeof frame - 1];
 }
 }  // namespace
+
+void overflow_stack() { (void)recurse_until_overflow(0); }
 
 FaultInjection::FaultInjection(const char* crash_env, const char* hang_env,
                                const char* overflow_env)
@@ -33,7 +35,7 @@ FaultInjection::FaultInjection(const char* crash_env, const char* hang_env,
 void FaultInjection::act(std::string_view url) const {
   if (!crash_on_.empty() && url.find(crash_on_) != std::string_view::npos) std::abort();
   if (!overflow_on_.empty() && url.find(overflow_on_) != std::string_view::npos) {
-    (void)overflow_stack(0);
+    overflow_stack();
   }
   if (!hang_on_.empty() && url.find(hang_on_) != std::string_view::npos) {
     for (;;) ::pause();

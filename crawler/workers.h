@@ -64,6 +64,10 @@ class FaultInjection {
   std::string crash_on_, hang_on_, overflow_on_;
 };
 
+// Test-only: recurses until the calling thread's stack overflows (the SIGSEGV of a stack
+// overflow, for the crash marker); does not return.
+void overflow_stack();
+
 // Each returns the process's exit code.
 int run_fetcher_process(const CrawlOptions& options, const std::string& parser_socket);
 int run_parser_process(const CrawlOptions& options);

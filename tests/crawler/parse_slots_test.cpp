@@ -1,5 +1,7 @@
 #include "crawler/parse_slots.h"
 
+#include "crawler/workers.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,19 +95,6 @@ TEST_CASE("parse slots: another process sees the slots, and a crash marks its cu
   }
 }
 
-namespace {
-// Recurses until the stack runs out (the volatile limit is never reached); each frame writes
-// both ends of a page, so none skips the guard page.
-volatile int overflow_limit = 1 << 30;
-[[gnu::noinline]] int overflow_stack(int depth) {
-  volatile char frame[4096];
-  frame[0] = static_cast<char>(depth);
-  frame[sizeof frame - 1] = frame[0];
-  if (depth >= overflow_limit) return frame[0];
-  return overflow_stack(depth + 1) + frame[sizeof frame - 1];
-}
-}  // namespace
-
 #if !defined(__SANITIZE_ADDRESS__)  // ASan takes over SIGSEGV on its own alternate stack
 TEST_CASE("parse slots: a parse thread that overflows its stack still marks its culprit",
           "[crawler][parse_slots]") {
@@ -122,7 +111,7 @@ TEST_CASE("parse slots: a parse thread that overflows its stack still marks its 
       if (!crawler::use_alternate_signal_stack()) ::_exit(3);
       crawler::set_current_parse_slot(1);
       attached->begin(1, 8, 200);
-      (void)overflow_stack(0);
+      crawler::overflow_stack();
     });
     parse_thread.join();
     ::_exit(0);

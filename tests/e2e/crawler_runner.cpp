@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -128,18 +129,29 @@ RunResult run_crawler(const std::vector<std::string>& args, double timeout_s,
   return p.wait(timeout_s);
 }
 
-std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw std::runtime_error("open " + db_path + ": " + msg);
+namespace {
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
+
+DbHandle open_or_throw(const std::string& db_path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(db_path.c_str(), &raw, flags, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    throw std::runtime_error("open " + db_path + ": " +
+                             (raw ? sqlite3_errmsg(raw) : "out of memory"));
   }
+  return db;
+}
+}  // namespace
+
+std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
+  DbHandle db = open_or_throw(db_path, SQLITE_OPEN_READONLY);
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(db);
-    sqlite3_close(db);
-    throw std::runtime_error("prepare '" + sql + "': " + msg);
+  if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    throw std::runtime_error("prepare '" + sql + "': " + sqlite3_errmsg(db.get()));
   }
   std::vector<std::string> rows;
   while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -152,7 +164,6 @@ std::vector<std::string> query_rows(const std::string& db_path, const std::strin
     rows.push_back(std::move(row));
   }
   sqlite3_finalize(stmt);
-  sqlite3_close(db);
   return rows;
 }
 
@@ -168,20 +179,13 @@ long long query_int(const std::string& db_path, const std::string& sql) {
 }
 
 void execute_sql(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw std::runtime_error("open " + db_path + ": " + msg);
-  }
+  DbHandle db = open_or_throw(db_path, SQLITE_OPEN_READWRITE);
   char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+  if (sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
     std::string msg = error ? error : "unknown error";
     sqlite3_free(error);
-    sqlite3_close(db);
     throw std::runtime_error("'" + sql + "': " + msg);
   }
-  sqlite3_close(db);
 }
 
 long long query_int_or_zero(const std::string& db_path, const std::string& sql) {
