@@ -1,8 +1,9 @@
 // bench_store_sim: the parser's SQLite write pattern on the scale scenario, without the
 // crawler around it, to see how the store alone slows down as the URL count grows.
 //
-//   bench_store_sim --layout current|compact|staged [--batch PAGES] [--sorted] [--urls N]
-//                   [--merge-urls N] [--page-size BYTES] NEW.db
+//   bench_store_sim --layout current|compact|staged|leveled [--batch PAGES] [--sorted]
+//                   [--urls N] [--merge-urls N] [--level-ratio R] [--sweep] [--keep-indexes]
+//                   [--page-size BYTES] NEW.db
 //
 // Each simulated page takes the next queued URL from the frontier, stores a page row, marks
 // its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
@@ -18,6 +19,17 @@
 //            hash, as now) in hash order every --merge-urls new URLs (default 1,000,000);
 //            lookups check urls_new, then a Bloom filter in memory (10 bits per URL), then
 //            urls; frontier rows deleted by seq, no frontier_by_url, no link_edges_by_target.
+//   leveled  staged with three levels: urls_new is merged into urls_mid every --merge-urls
+//            new URLs (default 250,000 here), and urls_mid into urls once it holds
+//            --level-ratio (default 0.25) times as many rows as urls, so each merge into the
+//            big table is paid for by a number of URLs that grows with it. Lookups check
+//            urls_new, then one Bloom filter over urls_mid and urls, then both tables.
+//            With --sweep, urls_mid goes into urls a hash range at a time instead: once it
+//            holds --level-ratio times as many rows as urls, each commit moves the next range,
+//            sized so that a sweep over all hashes ends after the commits have added half as
+//            many URLs again (rows added behind the sweep wait for the next one).
+// --keep-indexes (staged, leveled) keeps frontier_by_url and link_edges_by_target, and
+// deletes frontier rows by url_id as the current layout does.
 // --sorted processes a batch's links in hash order (one pass over each index per commit), as
 // the crawler does since 7433643. --page-size sets the database's page size (SQLite's
 // default, 4096, unless given).
@@ -65,8 +77,9 @@ bool step(sqlite3_stmt* s) {  // true if a row came back
 
 int usage() {
   std::fprintf(stderr,
-               "usage: bench_store_sim --layout current|compact|staged [--batch PAGES] [--sorted] "
-               "[--urls N] [--merge-urls N] [--page-size BYTES] NEW.db\n");
+               "usage: bench_store_sim --layout current|compact|staged|leveled [--batch PAGES] "
+               "[--sorted] [--urls N] [--merge-urls N] [--level-ratio R] [--sweep] [--keep-indexes] "
+               "[--page-size BYTES] NEW.db\n");
   return 2;
 }
 
@@ -75,9 +88,10 @@ int usage() {
 int main(int argc, char** argv) {
   std::string layout, path;
   int batch = 1000;
-  bool sorted = false;
+  bool sorted = false, sweep = false, keep_indexes = false;
   long target = 10'000'000;
-  long merge_urls = 1'000'000;
+  long merge_urls = 0;  // 0: the layout's default
+  double level_ratio = 0.25;
   int page_size = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -85,17 +99,23 @@ int main(int argc, char** argv) {
     else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
     else if (a == "--urls" && i + 1 < argc) target = std::atol(argv[++i]);
     else if (a == "--merge-urls" && i + 1 < argc) merge_urls = std::atol(argv[++i]);
+    else if (a == "--level-ratio" && i + 1 < argc) level_ratio = std::atof(argv[++i]);
     else if (a == "--page-size" && i + 1 < argc) page_size = std::atoi(argv[++i]);
     else if (a == "--sorted") sorted = true;
+    else if (a == "--sweep") sweep = true;
+    else if (a == "--keep-indexes") keep_indexes = true;
     else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
     else return usage();
   }
-  if ((layout != "current" && layout != "compact" && layout != "staged") || path.empty() ||
-      batch < 1 || target < 10 || merge_urls < 1 || page_size < 0) {
+  if ((layout != "current" && layout != "compact" && layout != "staged" && layout != "leveled") ||
+      path.empty() || batch < 1 || target < 10 || merge_urls < 0 || page_size < 0 ||
+      !(level_ratio > 0)) {
     return usage();
   }
   const bool compact = layout == "compact";
-  const bool staged = layout == "staged";
+  const bool leveled = layout == "leveled";
+  const bool staged = layout == "staged" || leveled;  // leveled is staged plus urls_mid
+  if (merge_urls == 0) merge_urls = leveled ? 250'000 : 1'000'000;
   // A new file only: never write into (or delete) a crawl database given by mistake.
   if (sqlite3_open_v2(path.c_str(), &g_db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
     std::fprintf(stderr, "bench_store_sim: %s exists; give the path of a new file\n", path.c_str());
@@ -119,12 +139,18 @@ int main(int argc, char** argv) {
        "fetched_at TEXT NOT NULL, title TEXT)");
   exec("CREATE TABLE link_edges(from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, "
        "follow INTEGER NOT NULL, PRIMARY KEY(from_id, to_id)) WITHOUT ROWID");
-  if (!compact && !staged) {
+  const bool by_seq = compact || (staged && !keep_indexes);  // frontier rows deleted by seq
+  if ((!compact && !staged) || keep_indexes) {
     exec("CREATE INDEX frontier_by_url ON frontier(url_id)");
     exec("CREATE INDEX link_edges_by_target ON link_edges(to_id)");
   }
   if (staged) {
     exec("CREATE TABLE urls_new(id INTEGER PRIMARY KEY, url TEXT NOT NULL, "
+         "host TEXT NOT NULL, depth INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, "
+         "attempts INTEGER NOT NULL DEFAULT 0, discovered_at TEXT NOT NULL)");
+  }
+  if (leveled) {
+    exec("CREATE TABLE urls_mid(id INTEGER PRIMARY KEY, url TEXT NOT NULL, "
          "host TEXT NOT NULL, depth INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, "
          "attempts INTEGER NOT NULL DEFAULT 0, discovered_at TEXT NOT NULL)");
   }
@@ -145,12 +171,16 @@ int main(int argc, char** argv) {
   sqlite3_stmt* insert_page =
       prepare("INSERT INTO pages VALUES(?, ?, 200, '2026-11-23T10:00:00.000Z', 'a title')");
   sqlite3_stmt* mark_done = prepare("UPDATE urls SET state = 'done' WHERE id = ?");
-  sqlite3_stmt* dequeue = prepare(compact || staged ? "DELETE FROM frontier WHERE seq = ?"
-                                                    : "DELETE FROM frontier WHERE url_id = ?");
+  sqlite3_stmt* dequeue = prepare(by_seq ? "DELETE FROM frontier WHERE seq = ?"
+                                         : "DELETE FROM frontier WHERE url_id = ?");
   sqlite3_stmt* mark_done_new =
       staged ? prepare("UPDATE urls_new SET state = 'done' WHERE id = ?") : nullptr;
   sqlite3_stmt* select_new = staged ? prepare("SELECT depth, state FROM urls_new WHERE id = ?")
                                     : nullptr;
+  sqlite3_stmt* mark_done_mid =
+      leveled ? prepare("UPDATE urls_mid SET state = 'done' WHERE id = ?") : nullptr;
+  sqlite3_stmt* select_mid = leveled ? prepare("SELECT depth, state FROM urls_mid WHERE id = ?")
+                                     : nullptr;
   sqlite3_stmt* insert_edge = prepare("INSERT OR IGNORE INTO link_edges VALUES(?, ?, 1)");
   sqlite3_stmt* select_url = prepare("SELECT depth, state FROM urls WHERE id = ?");
   sqlite3_stmt* insert_url = prepare(
@@ -158,8 +188,21 @@ int main(int argc, char** argv) {
                "VALUES(?, ?, ?, 1, 'queued', '2026-11-23T10:00:00.000Z')"
              : "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
                "VALUES(?, ?, ?, 1, 'queued', '2026-11-23T10:00:00.000Z')");
-  long staged_urls = 0;
-  double merge_s = 0;
+  long staged_urls = 0, mid_urls = 0, big_urls = 0;
+  double merge_s = 0, big_merge_s = 0;
+  int big_merges = 0;
+  bool sweeping = false;
+  double sweep_at = 0;  // --sweep: the next range starts at this hash (0 .. 2^63)
+  const double kHashSpace = 9223372036854775808.0;
+  auto move_range = [&](std::int64_t lo, std::int64_t hi) {  // [lo, hi] from urls_mid to urls
+    const std::string where =
+        " WHERE id BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi);
+    exec(("INSERT INTO urls SELECT * FROM urls_mid" + where + " ORDER BY id").c_str());
+    exec(("DELETE FROM urls_mid" + where).c_str());
+    const long moved = sqlite3_changes(g_db);
+    mid_urls -= moved;
+    big_urls += moved;
+  };
   sqlite3_stmt* enqueue = prepare("INSERT INTO frontier(url_id, url, depth) VALUES(?, ?, 1)");
 
   std::mt19937_64 rng(1);
@@ -181,6 +224,10 @@ int main(int argc, char** argv) {
       sqlite3_bind_int64(select_new, 1, to);
       if (step(select_new)) return;
       if (bloom_probe(to, false)) {
+        if (leveled) {
+          sqlite3_bind_int64(select_mid, 1, to);
+          if (step(select_mid)) return;
+        }
         sqlite3_bind_int64(select_url, 1, to);
         if (step(select_url)) return;
       }
@@ -203,6 +250,7 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   auto mark = start;
   while (urls < target) {
+    const long urls_before = urls;
     exec("BEGIN IMMEDIATE");
     for (int b = 0; b < batch; ++b) {
       sqlite3_bind_int64(next, 1, cursor);
@@ -222,11 +270,15 @@ int main(int argc, char** argv) {
         sqlite3_bind_int64(mark_done_new, 1, id);
         step(mark_done_new);
       }
+      if (leveled && sqlite3_changes(g_db) == 0) {
+        sqlite3_bind_int64(mark_done_mid, 1, id);
+        step(mark_done_mid);
+      }
       if (!staged || sqlite3_changes(g_db) == 0) {
         sqlite3_bind_int64(mark_done, 1, id);
         step(mark_done);
       }
-      sqlite3_bind_int64(dequeue, 1, compact || staged ? seq : id);
+      sqlite3_bind_int64(dequeue, 1, by_seq ? seq : id);
       step(dequeue);
       for (int l = 0; l < 100; ++l) {
         if (sorted) links.emplace_back(random_id(), id);
@@ -246,9 +298,46 @@ int main(int argc, char** argv) {
       sqlite3_stmt* ids = prepare("SELECT id FROM urls_new");
       while (sqlite3_step(ids) == SQLITE_ROW) bloom_probe(sqlite3_column_int64(ids, 0), true);
       sqlite3_finalize(ids);
-      exec("INSERT INTO urls SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");
+      if (!leveled) {
+        exec("INSERT INTO urls SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");
+      } else {
+        exec("INSERT INTO urls_mid SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");
+        mid_urls += staged_urls;
+        if (!sweep && static_cast<double>(mid_urls) >= level_ratio * static_cast<double>(big_urls)) {
+          const auto t1 = std::chrono::steady_clock::now();
+          exec("INSERT INTO urls SELECT * FROM urls_mid ORDER BY id; DELETE FROM urls_mid;");
+          big_merge_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+          ++big_merges;
+          big_urls += mid_urls;
+          mid_urls = 0;
+        }
+      }
       merge_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       staged_urls = 0;
+    }
+    if (leveled && sweep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!sweeping && static_cast<double>(mid_urls) >= level_ratio * static_cast<double>(big_urls)) {
+        sweeping = true;
+        sweep_at = 0;
+        ++big_merges;
+      }
+      if (sweeping) {
+        const double budget = std::max(static_cast<double>(merge_urls),
+                                       level_ratio * static_cast<double>(big_urls) / 2);
+        const double end = sweep_at + kHashSpace * static_cast<double>(urls - urls_before) / budget;
+        const auto lo = static_cast<std::int64_t>(sweep_at);
+        if (end >= kHashSpace) {
+          move_range(lo, INT64_MAX);
+          sweeping = false;
+        } else {
+          move_range(lo, static_cast<std::int64_t>(end) - 1);
+          sweep_at = static_cast<double>(static_cast<std::int64_t>(end));
+        }
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      merge_s += s;
+      big_merge_s += s;
     }
     exec("COMMIT");
     if (urls >= next_mark) {
@@ -264,6 +353,7 @@ int main(int argc, char** argv) {
   }
   std::printf("total %.1f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (staged) std::printf(", merges %.1f s", merge_s);
+  if (leveled) std::printf(" (%d into urls, %.1f s)", big_merges, big_merge_s);
   std::printf("\n");
   return 0;
 }
