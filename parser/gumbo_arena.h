@@ -12,9 +12,14 @@
 // Memory stays bounded on hostile input: blocks over 64 KiB, and every block once the arena
 // holds 32 MiB of chunks, come from malloc and are freed when Gumbo frees them, as without the
 // arena. The per-thread pool keeps at most 8 MiB of chunks.
+//
+// Under AddressSanitizer, chunk memory not handed out, a block Gumbo has freed, and every
+// block once its arena is gone are poisoned, so ASan reports a use after free of arena memory
+// as it would one of malloc's.
 
 #include <cstddef>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -55,6 +60,9 @@ class GumboArena {
   std::byte* next_ = nullptr;       // free space in the newest chunk: [next_, end_)
   std::byte* end_ = nullptr;
   std::unordered_set<void*> malloc_blocks_;  // owned: big blocks and those past the chunk cap
+  // AddressSanitizer builds only: the size of each block handed out from a chunk, so that
+  // deallocate can poison it (gumbo_arena.cpp). Empty in other builds.
+  std::unordered_map<void*, std::size_t> sizes_;
 };
 
 }  // namespace parser

@@ -168,3 +168,48 @@ TEST_CASE("HtmlDocument parses into its arena", "[gumbo_arena]") {
   CHECK(document.root()->type == GUMBO_NODE_ELEMENT);
   CHECK(document.root()->v.element.tag == GUMBO_TAG_HTML);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+
+// Only AddressSanitizer builds poison (gumbo_arena.cpp); the test exists only there.
+TEST_CASE("under ASan, arena memory is addressable only while handed out", "[gumbo_arena]") {
+  auto* first = static_cast<char*>(nullptr);
+  {
+    parser::GumboArena arena;
+    first = static_cast<char*>(arena.allocate(24));
+    auto* second = static_cast<char*>(arena.allocate(100));
+    REQUIRE(first != nullptr);
+    REQUIRE(second != nullptr);
+    CHECK(__asan_region_is_poisoned(first, 24) == nullptr);
+    CHECK(__asan_region_is_poisoned(second, 100) == nullptr);
+    CHECK(__asan_address_is_poisoned(first + 24));           // past the block
+    CHECK(__asan_address_is_poisoned(second + 100 + 64));    // not handed out yet
+    arena.deallocate(second);                                // Gumbo frees it
+    CHECK(__asan_address_is_poisoned(second));
+    CHECK(__asan_address_is_poisoned(second + 99));
+    CHECK(__asan_region_is_poisoned(first, 24) == nullptr);  // the others stay usable
+  }
+  // The arena is gone; its chunk waits in the pool, poisoned.
+  REQUIRE(parser::GumboArena::pooled_chunk_count() > 0);
+  CHECK(__asan_address_is_poisoned(first));
+  {
+    parser::GumboArena arena;  // reuses the pooled chunk
+    auto* again = static_cast<char*>(arena.allocate(8));
+    CHECK(again == first);
+    CHECK(__asan_region_is_poisoned(again, 8) == nullptr);
+    CHECK(__asan_address_is_poisoned(again + 8 + 16));
+  }
+}
+
+TEST_CASE("under ASan, a parse leaves no poisoned byte in the tree it returns",
+          "[gumbo_arena]") {
+  // Every node of a parse is readable while its document lives (dump touches them all).
+  const parser::HtmlDocument document(
+      "<html><head><title>t</title></head><body><p>a<b>b</b><a href=/x>x</a><!-- c --><table>"
+      "<tr><td>1<td>2</table></body></html>");
+  std::string out;
+  dump(document.root()->parent, out);
+  CHECK(out.find("<a href=\"/x\">([x])") != std::string::npos);
+}
+#endif
