@@ -3,7 +3,7 @@
 //
 //   bench_store_sim --layout current|compact|staged|leveled [--batch PAGES] [--sorted]
 //                   [--urls N] [--merge-urls N] [--level-ratio R] [--sweep] [--keep-indexes]
-//                   [--page-size BYTES] NEW.db
+//                   [--no-frontier-index] [--page-size BYTES] NEW.db
 //
 // Each simulated page takes the next queued URL from the frontier, stores a page row, marks
 // its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
@@ -29,7 +29,8 @@
 //            sized so that a sweep over all hashes ends after the commits have added half as
 //            many URLs again (rows added behind the sweep wait for the next one).
 // --keep-indexes (staged, leveled) keeps frontier_by_url and link_edges_by_target, and
-// deletes frontier rows by url_id as the current layout does.
+// deletes frontier rows by url_id as the current layout does. --no-frontier-index (current)
+// drops frontier_by_url and deletes frontier rows by seq.
 // --sorted processes a batch's links in hash order (one pass over each index per commit), as
 // the crawler does since 7433643. --page-size sets the database's page size (SQLite's
 // default, 4096, unless given).
@@ -79,7 +80,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: bench_store_sim --layout current|compact|staged|leveled [--batch PAGES] "
                "[--sorted] [--urls N] [--merge-urls N] [--level-ratio R] [--sweep] [--keep-indexes] "
-               "[--page-size BYTES] NEW.db\n");
+               "[--no-frontier-index] [--page-size BYTES] NEW.db\n");
   return 2;
 }
 
@@ -88,7 +89,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::string layout, path;
   int batch = 1000;
-  bool sorted = false, sweep = false, keep_indexes = false;
+  bool sorted = false, sweep = false, keep_indexes = false, no_frontier_index = false;
   long target = 10'000'000;
   long merge_urls = 0;  // 0: the layout's default
   double level_ratio = 0.25;
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
     else if (a == "--sorted") sorted = true;
     else if (a == "--sweep") sweep = true;
     else if (a == "--keep-indexes") keep_indexes = true;
+    else if (a == "--no-frontier-index") no_frontier_index = true;
     else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
     else return usage();
   }
@@ -139,9 +141,10 @@ int main(int argc, char** argv) {
        "fetched_at TEXT NOT NULL, title TEXT)");
   exec("CREATE TABLE link_edges(from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, "
        "follow INTEGER NOT NULL, PRIMARY KEY(from_id, to_id)) WITHOUT ROWID");
-  const bool by_seq = compact || (staged && !keep_indexes);  // frontier rows deleted by seq
+  // Frontier rows deleted by seq, without frontier_by_url.
+  const bool by_seq = compact || (staged && !keep_indexes) || no_frontier_index;
+  if (!by_seq) exec("CREATE INDEX frontier_by_url ON frontier(url_id)");
   if ((!compact && !staged) || keep_indexes) {
-    exec("CREATE INDEX frontier_by_url ON frontier(url_id)");
     exec("CREATE INDEX link_edges_by_target ON link_edges(to_id)");
   }
   if (staged) {
