@@ -169,8 +169,12 @@ TEST_CASE("HtmlDocument parses into its arena", "[gumbo_arena]") {
   CHECK(document.root()->v.element.tag == GUMBO_TAG_HTML);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CRAWLER_ARENA_ASAN  // gumbo_arena.h
 #include <sanitizer/asan_interface.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 // Only AddressSanitizer builds poison (gumbo_arena.cpp); the test exists only there.
 TEST_CASE("under ASan, arena memory is addressable only while handed out", "[gumbo_arena]") {
@@ -200,6 +204,43 @@ TEST_CASE("under ASan, arena memory is addressable only while handed out", "[gum
     CHECK(__asan_region_is_poisoned(again, 8) == nullptr);
     CHECK(__asan_address_is_poisoned(again + 8 + 16));
   }
+}
+
+// Runs `body` in a child process; its exit status (ASan exits 1 after a report).
+template <typename Body>
+int exit_status_of(Body body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(2);  // the expected report would only clutter the test's output
+    body();
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_CASE("under ASan, a block freed twice or read after its free is reported",
+          "[gumbo_arena]") {
+  CHECK(exit_status_of([] {  // the control: one free, no report
+          parser::GumboArena arena;
+          arena.deallocate(arena.allocate(32));
+        }) == 0);
+  CHECK(exit_status_of([] {
+          parser::GumboArena arena;
+          void* block = arena.allocate(32);
+          arena.deallocate(block);
+          arena.deallocate(block);
+        }) != 0);
+  CHECK(exit_status_of([] {
+          parser::GumboArena arena;
+          auto* block = static_cast<char*>(arena.allocate(32));
+          arena.deallocate(block);
+          std::string copy(block, 8);  // through memcpy, which ASan intercepts
+          (void)copy;
+        }) != 0);
 }
 
 TEST_CASE("under ASan, a parse leaves no poisoned byte in the tree it returns",
