@@ -27,10 +27,11 @@
 //            With --sweep, urls_mid goes into urls a hash range at a time instead: once it
 //            holds --level-ratio times as many rows as urls, each commit moves the next range,
 //            sized so that a sweep over all hashes ends after the commits have added half as
-//            many URLs again (rows added behind the sweep wait for the next one).
+//            many URLs again as urls held when it began (rows added behind the sweep wait for
+//            the next one).
 // --keep-indexes (staged, leveled) keeps frontier_by_url and link_edges_by_target, and
 // deletes frontier rows by url_id as the current layout does. --no-frontier-index (current)
-// drops frontier_by_url and deletes frontier rows by seq.
+// drops frontier_by_url and deletes frontier rows by seq. Other combinations are refused.
 // --sorted processes a batch's links in hash order (one pass over each index per commit), as
 // the crawler does since 7433643. --page-size sets the database's page size (SQLite's
 // default, 4096, unless given).
@@ -111,7 +112,9 @@ int main(int argc, char** argv) {
   }
   if ((layout != "current" && layout != "compact" && layout != "staged" && layout != "leveled") ||
       path.empty() || batch < 1 || target < 10 || merge_urls < 0 || page_size < 0 ||
-      !(level_ratio > 0)) {
+      !(level_ratio > 0) || (sweep && layout != "leveled") ||
+      (keep_indexes && layout != "staged" && layout != "leveled") ||
+      (no_frontier_index && layout != "current")) {
     return usage();
   }
   const bool compact = layout == "compact";
@@ -195,7 +198,8 @@ int main(int argc, char** argv) {
   double merge_s = 0, big_merge_s = 0;
   int big_merges = 0;
   bool sweeping = false;
-  double sweep_at = 0;  // --sweep: the next range starts at this hash (0 .. 2^63)
+  double sweep_at = 0;      // --sweep: the next range starts at this hash (0 .. 2^63)
+  double sweep_budget = 0;  // --sweep: new URLs over which the current sweep is spread
   const double kHashSpace = 9223372036854775808.0;
   auto move_range = [&](std::int64_t lo, std::int64_t hi) {  // [lo, hi] from urls_mid to urls
     const std::string where =
@@ -320,15 +324,17 @@ int main(int argc, char** argv) {
     }
     if (leveled && sweep) {
       const auto t0 = std::chrono::steady_clock::now();
-      if (!sweeping && static_cast<double>(mid_urls) >= level_ratio * static_cast<double>(big_urls)) {
+      if (!sweeping && mid_urls > 0 &&
+          static_cast<double>(mid_urls) >= level_ratio * static_cast<double>(big_urls)) {
         sweeping = true;
         sweep_at = 0;
+        sweep_budget = std::max(static_cast<double>(merge_urls),
+                                level_ratio * static_cast<double>(big_urls) / 2);
         ++big_merges;
       }
       if (sweeping) {
-        const double budget = std::max(static_cast<double>(merge_urls),
-                                       level_ratio * static_cast<double>(big_urls) / 2);
-        const double end = sweep_at + kHashSpace * static_cast<double>(urls - urls_before) / budget;
+        const double end =
+            sweep_at + kHashSpace * static_cast<double>(urls - urls_before) / sweep_budget;
         const auto lo = static_cast<std::int64_t>(sweep_at);
         if (end >= kHashSpace) {
           move_range(lo, INT64_MAX);
