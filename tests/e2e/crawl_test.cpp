@@ -965,6 +965,33 @@ TEST_CASE("crawl: retries with backoff for 5xx, 429 and timeouts, never for 404,
                             "/flaky'") == std::set<std::string>{"500|1"});
 }
 
+// A crawl of the fixture's site whose parser fails on /p/5.html in the way `fault_env`
+// (a CRAWLER_TEST_PARSER_..._ON_URL setting) says, with `threads` parse threads.
+e2e::RunResult crawl_with_parser_fault(const Fixture& f, const std::string& db,
+                                       const char* threads, const std::string& fault_env) {
+  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2", "--parse-threads",
+                               threads, "--progress-interval", "0"},
+                              180, {fault_env});
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+  return run;
+}
+
+// After crawl_with_parser_fault: /p/5.html alone was blamed (it failed as parser_crash after
+// its 3 attempts), every other page is stored as in a crawl without faults and none of them
+// was charged an attempt, the database is sound, and no process is left.
+void check_only_the_faulty_page_blamed(const Fixture& f, const std::string& db) {
+  CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
+                      "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
+        std::set<std::string>{"NULL|parser_crash|3"});
+  CHECK(query_set(db, "SELECT url FROM pages") == f.pages_reachable_without("/p/5.html"));
+  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200 AND attempts <> 1") == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'parser_crash'") == 1);
+  CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
+  check_no_leftover_processes(db);
+}
+
 TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, nothing is lost",
           "[e2e][crawl][faults]") {
   Fixture f;
@@ -972,16 +999,9 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
   for (const char* threads : {"1", "4"}) {
     CAPTURE(threads);
     const std::string db = f.dir.file(std::string("parser-crash-") + threads + ".db");
-    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
-                                 "--parse-threads", threads, "--progress-interval", "0"},
-                                180, {"CRAWLER_TEST_PARSER_CRASH_ON_URL=/p/5.html"});
+    auto run = crawl_with_parser_fault(f, db, threads, "CRAWLER_TEST_PARSER_CRASH_ON_URL=/p/5.html");
     INFO(run.err);
-    REQUIRE_FALSE(run.timed_out);
-    REQUIRE(run.exit_code == 0);
     CHECK(run.err.find("the parser process") != std::string::npos);
-    CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
-                        "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
-          std::set<std::string>{"NULL|parser_crash|3"});
     // Each death charged the page: 3 parsers died, no more. (A fetcher that exits because
     // the parser died, reaped first, once sent the page round again uncharged.)
     // (The workers' own lines may interleave with the coordinator's: count the starts only.)
@@ -993,14 +1013,9 @@ TEST_CASE("crawl: a parser that crashes on a page is replaced, the page fails, n
     CHECK(deaths == 3);
     // Every other page, with its links, as in a crawl without faults: results the dead parser
     // had not committed were fetched again, and none of them was charged an attempt.
-    const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
-    CHECK(query_set(db, "SELECT url FROM pages") == expected);
-    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200 AND attempts <> 1") == 0);
-    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'parser_crash'") == 1);
+    check_only_the_faulty_page_blamed(f, db);
     CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
-    CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
     CHECK(query_set(db, "SELECT status FROM crawls") == std::set<std::string>{"finished"});
-    check_no_leftover_processes(db);
   }
 }
 
@@ -1015,21 +1030,10 @@ TEST_CASE("crawl: a parse thread that overflows its stack on a page is blamed al
   for (const char* threads : {"1", "4"}) {
     CAPTURE(threads);
     const std::string db = f.dir.file(std::string("parser-overflow-") + threads + ".db");
-    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2",
-                                 "--parse-threads", threads, "--progress-interval", "0"},
-                                180, {"CRAWLER_TEST_PARSER_STACK_OVERFLOW_ON_URL=/p/5.html"});
+    auto run = crawl_with_parser_fault(f, db, threads,
+                                       "CRAWLER_TEST_PARSER_STACK_OVERFLOW_ON_URL=/p/5.html");
     INFO(run.err);
-    REQUIRE_FALSE(run.timed_out);
-    REQUIRE(run.exit_code == 0);
-    CHECK(query_set(db, "SELECT coalesce(status, 'NULL') || '|' || error || '|' || attempts "
-                        "FROM pages WHERE url = '" + f.base + "/p/5.html'") ==
-          std::set<std::string>{"NULL|parser_crash|3"});
-    const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
-    CHECK(query_set(db, "SELECT url FROM pages") == expected);
-    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE status = 200 AND attempts <> 1") == 0);
-    CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'parser_crash'") == 1);
-    CHECK(query_set(db, "PRAGMA integrity_check") == std::set<std::string>{"ok"});
-    check_no_leftover_processes(db);
+    check_only_the_faulty_page_blamed(f, db);
   }
 }
 

@@ -200,24 +200,24 @@ TEST_CASE("politeness: robots.txt rules decide what is fetched, and every refusa
     auto broken = e2e::run_crawler({"broken", "--db", db, "--format", "csv"});
     CHECK(broken.out.find("private/x") == std::string::npos);
 
-    SECTION("a resumed crawl reuses the stored robots.txt instead of fetching it again") {
-      const auto before = host->requests().size();
+    // Resumes the crawl with one more seed; the server's request paths afterwards.
+    auto resume_with_one_more_seed = [&] {
       const std::string more = dir.write("more.txt", base + "/private/ok?again\n");
       auto again = e2e::run_crawler({"crawl", more, "--db", db, "-q"});
       INFO(again.err);
       REQUIRE(again.exit_code == 0);
-      const auto after = paths_of(*host);
+      return paths_of(*host);
+    };
+    SECTION("a resumed crawl reuses the stored robots.txt instead of fetching it again") {
+      const auto before = host->requests().size();
+      const auto after = resume_with_one_more_seed();
       REQUIRE(after.size() == before + 1);
       CHECK(after.back() == "/private/ok?again");
     }
     SECTION("a resumed crawl fetches a robots.txt stored more than 24 hours ago again") {
       e2e::execute_sql(db, "UPDATE robots SET fetched_at = '2000-01-01T00:00:00.000Z'");
       const auto before = host->requests().size();
-      const std::string more = dir.write("more.txt", base + "/private/ok?again\n");
-      auto again = e2e::run_crawler({"crawl", more, "--db", db, "-q"});
-      INFO(again.err);
-      REQUIRE(again.exit_code == 0);
-      const auto after = paths_of(*host);
+      const auto after = resume_with_one_more_seed();
       REQUIRE(after.size() == before + 2);
       CHECK(after[before] == "/robots.txt");
       CHECK(after.back() == "/private/ok?again");
