@@ -342,9 +342,17 @@ TEST_CASE("frontier: a failed clear_crawl keeps every row and releases the write
 
 TEST_CASE("frontier: now_iso8601 is the current UTC time with milliseconds",
           "[storage][frontier]") {
-  const std::time_t before = std::time(nullptr);
+  // The same clock now_iso8601 reads: time() reads the kernel's coarse clock,
+  // which can lag CLOCK_REALTIME by a tick, so across a second's boundary
+  // `after` from time() could be a second behind `now` (a CI run failed so).
+  auto realtime_seconds = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec;
+  };
+  const std::time_t before = realtime_seconds();
   const std::string now = storage::now_iso8601();
-  const std::time_t after = std::time(nullptr);
+  const std::time_t after = realtime_seconds();
   REQUIRE(is_iso8601_millis(now));
 
   auto format = [](std::time_t t) {
