@@ -1,9 +1,9 @@
 // bench_store_sim: the parser's SQLite write pattern on the scale scenario, without the
 // crawler around it, to see how the store alone slows down as the URL count grows.
 //
-//   bench_store_sim --layout current|compact|staged|leveled [--batch PAGES] [--sorted]
+//   bench_store_sim --layout current|compact|staged|leveled|seqid [--batch PAGES] [--sorted]
 //                   [--urls N] [--merge-urls N] [--level-ratio R] [--sweep] [--keep-indexes]
-//                   [--no-frontier-index] [--page-size BYTES] NEW.db
+//                   [--no-frontier-index] [--no-bloom] [--page-size BYTES] NEW.db
 //
 // Each simulated page takes the next queued URL from the frontier, stores a page row, marks
 // its URL done, deletes its frontier row and adds 100 links to new random URLs (an endless
@@ -29,6 +29,15 @@
 //            sized so that a sweep over all hashes ends after the commits have added half as
 //            many URLs again as urls held when it began (rows added behind the sweep wait for
 //            the next one).
+//   seqid    urls, pages, link_edges and frontier keep the current schema, but a URL's id is
+//            its discovery order (1, 2, 3, ...) instead of its hash, so every table and index
+//            keyed by a URL id (urls, pages, frontier_by_url, link_edges_by_target) takes new
+//            rows at its right edge. Only the hash -> id lookup is keyed by the hash, and it
+//            is leveled as in `leveled` but with rows of two integers: url_keys_new (merged
+//            into url_keys_mid every --merge-urls new URLs, default 250,000) and url_keys_mid
+//            into url_keys at --level-ratio, with --sweep as above; one Bloom filter over
+//            url_keys_mid and url_keys (--no-bloom: none; a lookup probes all three levels).
+//            Frontier rows are deleted by url_id, as now.
 // --keep-indexes (staged, leveled) keeps frontier_by_url and link_edges_by_target, and
 // deletes frontier rows by url_id as the current layout does. --no-frontier-index (current)
 // drops frontier_by_url and deletes frontier rows by seq. Other combinations are refused.
@@ -79,9 +88,9 @@ bool step(sqlite3_stmt* s) {  // true if a row came back
 
 int usage() {
   std::fprintf(stderr,
-               "usage: bench_store_sim --layout current|compact|staged|leveled [--batch PAGES] "
+               "usage: bench_store_sim --layout current|compact|staged|leveled|seqid [--batch PAGES] "
                "[--sorted] [--urls N] [--merge-urls N] [--level-ratio R] [--sweep] [--keep-indexes] "
-               "[--no-frontier-index] [--page-size BYTES] NEW.db\n");
+               "[--no-frontier-index] [--no-bloom] [--page-size BYTES] NEW.db\n");
   return 2;
 }
 
@@ -90,7 +99,8 @@ int usage() {
 int main(int argc, char** argv) {
   std::string layout, path;
   int batch = 1000;
-  bool sorted = false, sweep = false, keep_indexes = false, no_frontier_index = false;
+  bool sorted = false, sweep = false, keep_indexes = false, no_frontier_index = false,
+       no_bloom = false;
   long target = 10'000'000;
   long merge_urls = 0;  // 0: the layout's default
   double level_ratio = 0.25;
@@ -107,20 +117,28 @@ int main(int argc, char** argv) {
     else if (a == "--sweep") sweep = true;
     else if (a == "--keep-indexes") keep_indexes = true;
     else if (a == "--no-frontier-index") no_frontier_index = true;
+    else if (a == "--no-bloom") no_bloom = true;
     else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
     else return usage();
   }
-  if ((layout != "current" && layout != "compact" && layout != "staged" && layout != "leveled") ||
+  if ((layout != "current" && layout != "compact" && layout != "staged" && layout != "leveled" &&
+       layout != "seqid") ||
       path.empty() || batch < 1 || target < 10 || merge_urls < 0 || page_size < 0 ||
-      !(level_ratio > 0) || (sweep && layout != "leveled") ||
+      !(level_ratio > 0) || (sweep && layout != "leveled" && layout != "seqid") ||
       (keep_indexes && layout != "staged" && layout != "leveled") ||
-      (no_frontier_index && layout != "current")) {
+      (no_frontier_index && layout != "current") || (no_bloom && layout != "seqid")) {
     return usage();
   }
   const bool compact = layout == "compact";
+  const bool seqid = layout == "seqid";
   const bool leveled = layout == "leveled";
   const bool staged = layout == "staged" || leveled;  // leveled is staged plus urls_mid
-  if (merge_urls == 0) merge_urls = leveled ? 250'000 : 1'000'000;
+  if (merge_urls == 0) merge_urls = leveled || seqid ? 250'000 : 1'000'000;
+  // The three levels that --sweep and the merges move rows between: whole urls rows
+  // (leveled) or the hash -> id rows (seqid).
+  const std::string level_new = seqid ? "url_keys_new" : "urls_new";
+  const std::string level_mid = seqid ? "url_keys_mid" : "urls_mid";
+  const std::string level_big = seqid ? "url_keys" : "urls";
   // A new file only: never write into (or delete) a crawl database given by mistake.
   if (sqlite3_open_v2(path.c_str(), &g_db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
     std::fprintf(stderr, "bench_store_sim: %s exists; give the path of a new file\n", path.c_str());
@@ -145,9 +163,9 @@ int main(int argc, char** argv) {
   exec("CREATE TABLE link_edges(from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, "
        "follow INTEGER NOT NULL, PRIMARY KEY(from_id, to_id)) WITHOUT ROWID");
   // Frontier rows deleted by seq, without frontier_by_url.
-  const bool by_seq = compact || (staged && !keep_indexes) || no_frontier_index;
+  const bool by_seq = compact || (staged && !keep_indexes) || no_frontier_index;  // not seqid
   if (!by_seq) exec("CREATE INDEX frontier_by_url ON frontier(url_id)");
-  if ((!compact && !staged) || keep_indexes) {
+  if ((!compact && !staged) || keep_indexes) {  // current, seqid, --keep-indexes
     exec("CREATE INDEX link_edges_by_target ON link_edges(to_id)");
   }
   if (staged) {
@@ -160,8 +178,13 @@ int main(int argc, char** argv) {
          "host TEXT NOT NULL, depth INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, "
          "attempts INTEGER NOT NULL DEFAULT 0, discovered_at TEXT NOT NULL)");
   }
-  // staged: a Bloom filter over the merged urls, 10 bits per URL of --urls, 7 probes.
-  std::vector<std::uint64_t> bloom(staged ? static_cast<std::size_t>(target) * 10 / 64 + 1 : 0);
+  if (seqid) {
+    for (const std::string& t : {level_new, level_mid, level_big}) {
+      exec(("CREATE TABLE " + t + "(hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)").c_str());
+    }
+  }
+  // staged, seqid: a Bloom filter over the merged urls, 10 bits per URL of --urls, 7 probes.
+  std::vector<std::uint64_t> bloom(staged || seqid ? static_cast<std::size_t>(target) * 10 / 64 + 1 : 0);
   auto bloom_probe = [&](std::int64_t id, bool add) {
     const auto h1 = static_cast<std::uint64_t>(id);
     const std::uint64_t h2 = (h1 * 0x9E3779B97F4A7C15ull) | 1;
@@ -201,16 +224,36 @@ int main(int argc, char** argv) {
   double sweep_at = 0;      // --sweep: the next range starts at this hash (0 .. 2^63)
   double sweep_budget = 0;  // --sweep: new URLs over which the current sweep is spread
   const double kHashSpace = 9223372036854775808.0;
-  auto move_range = [&](std::int64_t lo, std::int64_t hi) {  // [lo, hi] from urls_mid to urls
+  const std::string key = seqid ? "hash" : "id";  // the levels' hash column
+  auto move_range = [&](std::int64_t lo, std::int64_t hi) {  // [lo, hi] from mid to big
     const std::string where =
-        " WHERE id BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi);
-    exec(("INSERT INTO urls SELECT * FROM urls_mid" + where + " ORDER BY id").c_str());
-    exec(("DELETE FROM urls_mid" + where).c_str());
+        " WHERE " + key + " BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi);
+    exec(("INSERT INTO " + level_big + " SELECT * FROM " + level_mid + where + " ORDER BY " +
+          key).c_str());
+    exec(("DELETE FROM " + level_mid + where).c_str());
     const long moved = sqlite3_changes(g_db);
     mid_urls -= moved;
     big_urls += moved;
   };
   sqlite3_stmt* enqueue = prepare("INSERT INTO frontier(url_id, url, depth) VALUES(?, ?, 1)");
+  auto prepare_for = [&](bool when, const std::string& sql) {
+    return when ? prepare(sql.c_str()) : nullptr;
+  };
+  sqlite3_stmt* select_key_new = prepare_for(seqid, "SELECT id FROM " + level_new + " WHERE hash = ?");
+  sqlite3_stmt* select_key_mid = prepare_for(seqid, "SELECT id FROM " + level_mid + " WHERE hash = ?");
+  sqlite3_stmt* select_key_big = prepare_for(seqid, "SELECT id FROM " + level_big + " WHERE hash = ?");
+  sqlite3_stmt* insert_key = prepare_for(seqid, "INSERT INTO " + level_new + " VALUES(?, ?)");
+  std::int64_t next_id = 0;  // seqid: the last id given to a URL
+  // seqid: the id stored under `hash` at `level`, or 0.
+  auto key_at = [](sqlite3_stmt* level, std::int64_t hash) {
+    sqlite3_bind_int64(level, 1, hash);
+    std::int64_t id = 0;
+    const int rc = sqlite3_step(level);
+    if (rc == SQLITE_ROW) id = sqlite3_column_int64(level, 0);
+    else if (rc != SQLITE_DONE) die("step");
+    sqlite3_reset(level);
+    return id;
+  };
 
   std::mt19937_64 rng(1);
   auto random_id = [&] { return static_cast<std::int64_t>(rng() >> 1); };
@@ -224,6 +267,34 @@ int main(int argc, char** argv) {
   std::int64_t cursor = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> links;  // (to, from)
   auto add_link = [&](std::int64_t to, std::int64_t from) {
+    if (seqid) {  // `to` is the target's hash; look its id up, or give it the next one
+      std::int64_t id = key_at(select_key_new, to);
+      if (id == 0 && (no_bloom || bloom_probe(to, false))) {
+        id = key_at(select_key_mid, to);
+        if (id == 0) id = key_at(select_key_big, to);
+      }
+      if (id == 0) {
+        id = ++next_id;
+        sqlite3_bind_int64(insert_key, 1, to);
+        sqlite3_bind_int64(insert_key, 2, id);
+        step(insert_key);
+        ++staged_urls;
+        const std::string url = url_of(to);
+        sqlite3_bind_int64(insert_url, 1, id);
+        sqlite3_bind_text(insert_url, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(insert_url, 3, url.c_str() + 7, static_cast<int>(url.find('/', 7) - 7),
+                          SQLITE_TRANSIENT);
+        step(insert_url);
+        sqlite3_bind_int64(enqueue, 1, id);
+        sqlite3_bind_text(enqueue, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+        step(enqueue);
+        ++urls;
+      }
+      sqlite3_bind_int64(insert_edge, 1, from);
+      sqlite3_bind_int64(insert_edge, 2, id);
+      step(insert_edge);
+      return;
+    }
     sqlite3_bind_int64(insert_edge, 1, from);
     sqlite3_bind_int64(insert_edge, 2, to);
     step(insert_edge);
@@ -268,7 +339,7 @@ int main(int argc, char** argv) {
       }
       sqlite3_reset(next);
       if (seq > 0) cursor = seq;
-      if (id == 0) id = random_id();  // the first page: a seed
+      if (id == 0) id = seqid ? ++next_id : random_id();  // the first page: a seed
       const std::string url = url_of(id);
       sqlite3_bind_int64(insert_page, 1, id);
       sqlite3_bind_text(insert_page, 2, url.c_str(), -1, SQLITE_TRANSIENT);
@@ -298,21 +369,23 @@ int main(int argc, char** argv) {
       for (const auto& [to, from] : links) add_link(to, from);
       links.clear();
     }
-    if (staged && staged_urls >= merge_urls) {
+    if ((staged || seqid) && staged_urls >= merge_urls) {
       // The merge: urls_new into urls in hash order (each leaf of urls written at most once),
       // in the same transaction, and the Bloom filter learns the merged ids.
       const auto t0 = std::chrono::steady_clock::now();
-      sqlite3_stmt* ids = prepare("SELECT id FROM urls_new");
+      sqlite3_stmt* ids = prepare(("SELECT " + key + " FROM " + level_new).c_str());
       while (sqlite3_step(ids) == SQLITE_ROW) bloom_probe(sqlite3_column_int64(ids, 0), true);
       sqlite3_finalize(ids);
-      if (!leveled) {
+      if (!leveled && !seqid) {
         exec("INSERT INTO urls SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");
       } else {
-        exec("INSERT INTO urls_mid SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");
+        exec(("INSERT INTO " + level_mid + " SELECT * FROM " + level_new + " ORDER BY " + key +
+              "; DELETE FROM " + level_new).c_str());
         mid_urls += staged_urls;
         if (!sweep && static_cast<double>(mid_urls) >= level_ratio * static_cast<double>(big_urls)) {
           const auto t1 = std::chrono::steady_clock::now();
-          exec("INSERT INTO urls SELECT * FROM urls_mid ORDER BY id; DELETE FROM urls_mid;");
+          exec(("INSERT INTO " + level_big + " SELECT * FROM " + level_mid + " ORDER BY " + key +
+                "; DELETE FROM " + level_mid).c_str());
           big_merge_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
           ++big_merges;
           big_urls += mid_urls;
@@ -322,7 +395,7 @@ int main(int argc, char** argv) {
       merge_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       staged_urls = 0;
     }
-    if (leveled && sweep) {
+    if ((leveled || seqid) && sweep) {
       const auto t0 = std::chrono::steady_clock::now();
       if (!sweeping && mid_urls > 0 &&
           static_cast<double>(mid_urls) >= level_ratio * static_cast<double>(big_urls)) {
@@ -361,8 +434,8 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("total %.1f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  if (staged) std::printf(", merges %.1f s", merge_s);
-  if (leveled) std::printf(" (%d into urls, %.1f s)", big_merges, big_merge_s);
+  if (staged || seqid) std::printf(", merges %.1f s", merge_s);
+  if (leveled || seqid) std::printf(" (%d into urls, %.1f s)", big_merges, big_merge_s);
   std::printf("\n");
   return 0;
 }
