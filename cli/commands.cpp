@@ -179,16 +179,27 @@ int links_command(const std::string& db_path, const std::string& from_url,
         << url.error().context << "\n";
     return kExitUsage;
   }
-  const std::string id = std::to_string(common::url_id(url->spec()));
-  static const char* const kOut =
-      "SELECT t.url AS to_url, e.follow, p.status, p.error FROM link_edges e "
-      "JOIN urls t ON t.id = e.to_id LEFT JOIN pages p ON p.url_id = e.to_id "
-      "WHERE e.from_id = CAST(?1 AS INTEGER) ORDER BY t.url";
-  static const char* const kIn =
-      "SELECT f.url AS from_url, f.depth FROM link_edges e JOIN urls f ON f.id = e.from_id "
-      "WHERE e.to_id = CAST(?1 AS INTEGER) ORDER BY f.url";
-  return run_into("links", db_path, outgoing ? kOut : kIn, {id}, output.format,
-                  table_options(output), out, err);
+  const std::string hash = std::to_string(common::url_id(url->spec()));
+  // The URL's urls.id: looked up by its hash in url_keys (storage/url_keys.h) since schema 4;
+  // before, the id was the hash. A database this build cannot read fails in run_into.
+  std::string id = "CAST(?1 AS INTEGER)";
+  if (auto db = storage::open_for_reading(db_path)) {
+    auto version = storage::query_int(db->get(), "PRAGMA user_version");
+    if (version && *version >= 4) {
+      id = "(SELECT id FROM url_keys_new WHERE hash = CAST(?1 AS INTEGER) UNION ALL "
+           "SELECT id FROM url_keys_mid WHERE hash = CAST(?1 AS INTEGER) UNION ALL "
+           "SELECT id FROM url_keys WHERE hash = CAST(?1 AS INTEGER))";
+    }
+  }
+  const std::string sql =
+      outgoing ? "SELECT t.url AS to_url, e.follow, p.status, p.error FROM link_edges e "
+                 "JOIN urls t ON t.id = e.to_id LEFT JOIN pages p ON p.url_id = e.to_id "
+                 "WHERE e.from_id = " +
+                     id + " ORDER BY t.url"
+               : "SELECT f.url AS from_url, f.depth FROM link_edges e "
+                 "JOIN urls f ON f.id = e.from_id WHERE e.to_id = " +
+                     id + " ORDER BY f.url";
+  return run_into("links", db_path, sql, {hash}, output.format, table_options(output), out, err);
 }
 
 std::string fts_query(const std::string& terms) {

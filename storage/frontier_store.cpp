@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "common/hash.h"
+#include "storage/url_keys.h"
 
 namespace storage {
 
@@ -78,19 +79,27 @@ Result<std::int64_t> add_seeds(sqlite3* db, const std::vector<Seed>& seeds) {
   if (!insert) return common::error_of(insert);
   auto queue = prepare(db, "INSERT INTO frontier(url_id, url, depth) VALUES (?,?,0)");
   if (!queue) return common::error_of(queue);
+  auto keys = UrlKeys::create(db);
+  if (!keys) return common::error_of(keys);
   if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) return common::error_of(r);
+  auto fail = [db](common::Error error) {
+    (void)exec(db, "ROLLBACK");
+    return common::Unexpected<common::Error>(std::move(error));
+  };
+  if (auto r = (*keys)->begin(); !r) return fail(r.error());
   std::int64_t queued = 0;
   const std::string now = now_iso8601();
   for (const auto& seed : seeds) {
-    const std::int64_t id = common::url_id(seed.url);
+    const std::int64_t hash = common::url_id(seed.url);
+    auto known = (*keys)->find(hash);
+    if (!known) return fail(known.error());
+    const std::int64_t id = *known != 0 ? *known : (*keys)->new_id(hash);
     bind_int(select->get(), 1, id);
     int rc = sqlite3_step(select->get());
     std::string state = rc == SQLITE_ROW ? column_text(select->get(), 0) : "";
     sqlite3_reset(select->get());
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      (void)exec(db, "ROLLBACK");
-      return error_from_sqlite(rc, db, "select seed");
-    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return fail(error_from_sqlite(rc, db, "select seed").error);
     if (!state.empty() && state != "skipped") continue;  // queued or fetched already
     bind_int(insert->get(), 1, id);
     bind_text(insert->get(), 2, seed.url);
@@ -100,13 +109,15 @@ Result<std::int64_t> add_seeds(sqlite3* db, const std::vector<Seed>& seeds) {
     bind_text(queue->get(), 2, seed.url);
     auto r = step_done(insert->get(), "insert seed");
     if (r) r = step_done(queue->get(), "queue seed");
-    if (!r) {
-      (void)exec(db, "ROLLBACK");
-      return common::error_of(r);
-    }
+    if (r && *known == 0) r = (*keys)->add(hash, id);
+    if (!r) return fail(r.error());
     ++queued;
   }
-  if (auto r = exec(db, "COMMIT"); !r) return common::error_of(r);
+  if (auto r = (*keys)->maintain(); !r) return fail(r.error());
+  if (auto r = exec(db, "COMMIT"); !r) {
+    if (sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK");
+    return common::error_of(r);
+  }
   return queued;
 }
 
@@ -136,7 +147,8 @@ Result<void> clear_crawl(sqlite3* db) {
   auto r = exec(db,
                 "BEGIN IMMEDIATE; DELETE FROM link_edges; DELETE FROM pages; DELETE FROM frontier; "
                 "DELETE FROM urls; DELETE FROM crawls; DELETE FROM page_text; DELETE FROM robots; "
-                "DELETE FROM sitemaps; COMMIT;");
+                "DELETE FROM sitemaps; DELETE FROM url_keys_new; DELETE FROM url_keys_mid; "
+                "DELETE FROM url_keys; UPDATE url_ids SET scheme = 'sequence'; COMMIT;");
   // sqlite3_exec stops at the first failing statement: roll back what came before it rather
   // than leave the transaction (and the write lock) open on this connection.
   if (!r && sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK");

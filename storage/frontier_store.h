@@ -18,7 +18,7 @@ namespace storage {
 
 struct FrontierEntry {
   std::int64_t seq = 0;     // discovery order; unique
-  std::int64_t url_id = 0;  // common::url_id(url)
+  std::int64_t url_id = 0;  // urls.id of url
   std::string url;
   int depth = 0;
 };

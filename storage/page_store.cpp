@@ -52,6 +52,9 @@ std::uint64_t path_key(std::string_view url) {
 Result<std::unique_ptr<SqlitePageStore>> SqlitePageStore::create(SqliteDb db,
                                                                   PageStoreOptions options) {
   std::unique_ptr<SqlitePageStore> store(new SqlitePageStore(std::move(db), options));
+  auto keys = UrlKeys::create(store->db_.get());
+  if (!keys) return common::error_of(keys);
+  store->keys_ = std::move(*keys);
   if (auto r = store->prepare_statements(); !r) return common::error_of(r);
   if (auto r = store->load_counts(); !r) return common::error_of(r);
   return store;
@@ -163,25 +166,29 @@ Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& 
 }
 
 std::size_t SqlitePageStore::working_bytes_per_link() {
-  return sizeof(PendingLink) + sizeof(std::size_t) + sizeof(Target);
+  // target_by_id_: a node (the pair and a link) and a bucket per target.
+  return sizeof(PendingLink) + sizeof(std::size_t) + sizeof(Target) +
+         sizeof(std::pair<const std::int64_t, std::size_t>) + 2 * sizeof(void*);
 }
 
 void SqlitePageStore::release_batch() {
   std::vector<Target>().swap(targets_);
+  std::unordered_map<std::int64_t, std::size_t>().swap(target_by_id_);
   std::vector<PendingLink>().swap(links_);
   std::unordered_map<std::int64_t, BatchPage>().swap(batch_pages_);
   links_decided_ = 0;
 }
 
-// A batch is written in four steps so that its many links touch the big B-trees in key
-// order. urls, frontier_by_url and link_edges_by_target are all keyed by the target's hash;
-// inserted in the order links are found, each new URL dirties a leaf page of each at a random
-// place, and once the trees outgrow the cache every commit writes about as many pages as it
-// adds URLs (docs/PERFORMANCE.md, (e)). In hash order a commit walks each tree once, left to
-// right. The decisions (queue or skip, depth, frontier order, the per-host limits) are still
-// made in batch order, so the result is the same as adding each link in turn.
+// A batch is written in four steps so that its many links touch the B-trees in key order.
+// The targets are looked up by hash (url_keys, the one structure keyed by it) in hash order,
+// so a batch walks each level once, left to right; new URLs get the next ids, in the order
+// the batch finds them, so urls, frontier_by_url and link_edges_by_target take them at their
+// right edge (docs/PERFORMANCE.md, (e)). The decisions (queue or skip, depth, frontier order,
+// the per-host limits) are made in batch order, so the result is the same as adding each
+// link in turn.
 Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& batch,
                                                WriteSummary& summary) {
+  if (auto r = keys_->begin(); !r) return r;
   // 1. The pages' own rows, in batch order; their links are collected.
   std::size_t link_count = 0;
   for (const auto& write : batch) link_count += write.links.size();
@@ -198,16 +205,16 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
   }
   if (links_.empty()) return {};
 
-  // 2. What urls holds for each distinct target, read in hash order.
+  // 2. What urls holds for each distinct target, looked up in hash order.
   std::vector<std::size_t> hash_order(links_.size());
   std::iota(hash_order.begin(), hash_order.end(), std::size_t{0});
   std::sort(hash_order.begin(), hash_order.end(), [this](std::size_t a, std::size_t b) {
-    return links_[a].to_id != links_[b].to_id ? links_[a].to_id < links_[b].to_id : a < b;
+    return links_[a].to_hash != links_[b].to_hash ? links_[a].to_hash < links_[b].to_hash : a < b;
   });
   for (const std::size_t i : hash_order) {
-    if (targets_.empty() || targets_.back().id != links_[i].to_id) {
+    if (targets_.empty() || targets_.back().hash != links_[i].to_hash) {
       targets_.push_back(Target{});
-      targets_.back().id = links_[i].to_id;
+      targets_.back().hash = links_[i].to_hash;
     }
     links_[i].target = targets_.size() - 1;
   }
@@ -226,12 +233,27 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
     if (auto r = add_link(from_depth, targets_[link.target], *link.link, summary); !r) return r;
   }
 
-  // 4. The edges and the new urls and frontier rows, in hash order.
-  return write_links(hash_order);
+  // 4. The edges and the new urls, url_keys and frontier rows.
+  if (auto r = write_links(hash_order); !r) return r;
+  return keys_->maintain();
+}
+
+void SqlitePageStore::give_id(std::size_t target_index, std::int64_t id) {
+  targets_[target_index].id = id;
+  target_by_id_.emplace(id, target_index);
 }
 
 Result<void> SqlitePageStore::read_targets() {
-  for (auto& target : targets_) {
+  target_by_id_.reserve(targets_.size());
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    Target& target = targets_[i];
+    auto id = keys_->find(target.hash);
+    if (!id) return common::error_of(id);
+    if (*id == 0) continue;
+    target.keyed = true;
+    give_id(i, *id);
+    // A key without a urls row: a page stored for a URL never queued (not written since
+    // schema 4). The URL is new to urls and keeps that id.
     auto row = read_url(select_url_.get(), db_.get(), target.id);
     if (!row) return common::error_of(row);
     if (!row->found) continue;
@@ -246,14 +268,17 @@ Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& hash_o
   const std::string discovered_at = now_iso8601();
   for (const std::size_t i : hash_order) {
     const PendingLink& pending = links_[i];
+    Target& target = targets_[pending.target];
     sqlite3_stmt* e = insert_edge_.get();
     bind_int(e, 1, pending.from_id);
-    bind_int(e, 2, pending.to_id);
+    bind_int(e, 2, target.id);
     bind_int(e, 3, pending.link->follow ? 1 : 0);
     if (auto r = step_done(e, "insert link"); !r) return r;
-    Target& target = targets_[pending.target];
     if (target.kind != Target::Kind::kAdded || target.written) continue;
     target.written = true;
+    if (!target.keyed) {
+      if (auto r = keys_->add(target.hash, target.id); !r) return r;
+    }
     sqlite3_stmt* u = insert_url_.get();
     bind_int(u, 1, target.id);
     bind_text(u, 2, target.link->url);
@@ -275,9 +300,8 @@ Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& hash_o
 }
 
 SqlitePageStore::Target* SqlitePageStore::find_target(std::int64_t id) {
-  auto it = std::lower_bound(targets_.begin(), targets_.end(), id,
-                             [](const Target& t, std::int64_t key) { return t.id < key; });
-  return it != targets_.end() && it->id == id ? &*it : nullptr;
+  auto it = target_by_id_.find(id);
+  return it != target_by_id_.end() ? &targets_[it->second] : nullptr;
 }
 
 Result<std::optional<int>> SqlitePageStore::write_page(const PageWrite& write,
@@ -350,6 +374,8 @@ Result<void> SqlitePageStore::add_link(int from_depth, Target& target, const Lin
   const int depth = from_depth + 1;
   if (target.kind == Target::Kind::kUnknown) {  // first seen: added in write_links
     const bool depth_ok = options_.max_depth < 0 || depth <= options_.max_depth;
+    if (target.id == 0)
+      give_id(static_cast<std::size_t>(&target - targets_.data()), keys_->new_id(target.hash));
     target.kind = Target::Kind::kAdded;
     target.link = &link;
     target.depth = depth;
@@ -453,7 +479,7 @@ Result<void> SqlitePageStore::improve_depth(std::int64_t url_id, int depth,
         std::vector<std::pair<std::int64_t, bool>> edges;  // (to_id, follow), first link first
         const std::size_t end = std::min(batch_page->end_link, links_decided_);
         for (std::size_t i = batch_page->first_link; i < end; ++i) {
-          edges.emplace_back(links_[i].to_id, links_[i].link->follow);
+          edges.emplace_back(targets_[links_[i].target].id, links_[i].link->follow);
         }
         std::stable_sort(edges.begin(), edges.end(),
                          [](const auto& a, const auto& b) { return a.first < b.first; });

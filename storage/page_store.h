@@ -14,11 +14,12 @@
 #include "common/result.h"
 #include "storage/robots_store.h"
 #include "storage/sqlite_handles.h"
+#include "storage/url_keys.h"
 
 namespace storage {
 
 struct PageRecord {
-  std::int64_t url_id = 0;  // common::url_id(url)
+  std::int64_t url_id = 0;  // urls.id of url (the task's)
   std::string url;          // the URL as queued (normalized)
   std::string final_url;    // after redirects; "" if the fetch failed before a response
   int status = 0;           // HTTP status; 0 when there was no response (error is set)
@@ -93,10 +94,12 @@ class SqlitePageStore final : public ResultStore {
   SqlitePageStore(SqliteDb db, PageStoreOptions options)
       : db_(std::move(db)), options_(options) {}
   // A link target of the batch being written: what the urls table held before the batch
-  // (read in hash order), or the row the batch adds (written at its end, in hash order).
+  // (looked up in hash order), or the row the batch adds (written at its end).
   struct Target {
     enum class Kind : std::uint8_t { kUnknown, kStored, kAdded };
-    std::int64_t id = 0;
+    std::int64_t hash = 0;  // common::url_id(url)
+    std::int64_t id = 0;    // urls.id; 0 until known (read) or given (kAdded)
+    bool keyed = false;     // url_keys has hash -> id already
     Kind kind = Kind::kUnknown;
     bool skipped = false;              // state 'skipped' (kAdded: not queued)
     bool written = false;              // kAdded: its rows are in the database
@@ -107,7 +110,7 @@ class SqlitePageStore final : public ResultStore {
   };
   struct PendingLink {  // a link of the batch being written, in batch order
     std::int64_t from_id;
-    std::int64_t to_id;
+    std::int64_t to_hash;
     std::size_t target;  // index in targets_
     const LinkRecord* link;
   };
@@ -133,14 +136,17 @@ class SqlitePageStore final : public ResultStore {
   common::Result<void> enqueue(std::int64_t url_id, const std::string& url, int depth,
                                WriteSummary& summary);
   Target* find_target(std::int64_t id);
+  void give_id(std::size_t target_index, std::int64_t id);
   void release_batch();
 
   SqliteDb db_;  // declared first: the statements below must die before it
   PageStoreOptions options_;
+  std::unique_ptr<UrlKeys> keys_;
   std::unordered_map<std::string, std::int64_t> per_host_;        // when max_pages_per_host
   std::unordered_map<std::uint64_t, std::int64_t> per_path_;      // when max_query_variants
   // The batch being written (write_batch); empty between batches.
-  std::vector<Target> targets_;  // sorted by id
+  std::vector<Target> targets_;                                 // sorted by hash
+  std::unordered_map<std::int64_t, std::size_t> target_by_id_;  // id -> index in targets_
   std::vector<PendingLink> links_;
   std::unordered_map<std::int64_t, BatchPage> batch_pages_;
   std::int64_t last_seq_ = 0;  // the frontier's highest seq so far

@@ -101,6 +101,19 @@ CREATE TABLE sitemaps (
   PRIMARY KEY (origin, url)
 ) WITHOUT ROWID;
 )sql",
+    // 3 -> 4: a URL's id is its place in discovery order, looked up through url_keys
+    // (storage/url_keys.h). A database that already has URLs keeps its hash ids, and new
+    // URLs get hash ids too (url_ids.scheme = 'hash'), so no row is rewritten.
+    R"sql(
+CREATE TABLE url_keys     (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+CREATE TABLE url_keys_mid (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+CREATE TABLE url_keys_new (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+CREATE TABLE url_ids (scheme TEXT NOT NULL);  -- one row: 'sequence' or 'hash'
+INSERT INTO url_keys(hash, id) SELECT id, id FROM urls;
+INSERT INTO url_ids(scheme) SELECT CASE
+  WHEN EXISTS (SELECT 1 FROM urls) OR EXISTS (SELECT 1 FROM pages) THEN 'hash'
+  ELSE 'sequence' END;
+)sql",
 };
 
 // The database's user_version, or an error if it is newer than this build understands.

@@ -55,8 +55,8 @@ struct DbFixture {
         storage::SqliteFrontier::create(must(storage::open_db(path, storage::OpenMode::ReadOnly))));
   }
   std::string state_of(const std::string& url) {
-    return query_text(db.get(),
-                      "SELECT state FROM urls WHERE id = " + std::to_string(common::url_id(url)))
+    return query_text(db.get(), "SELECT state FROM urls WHERE id = " +
+                                    std::to_string(storage_test::id_of(db.get(), url)))
         .value_or("<none>");
   }
 };
@@ -74,7 +74,10 @@ TEST_CASE("frontier: seeds are queued at depth 0 in the order given", "[storage]
   auto entries = must(frontier->next_batch(0, 10));
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].url == "http://b.test/");
-  CHECK(entries[0].url_id == common::url_id("http://b.test/"));
+  CHECK(entries[0].url_id == storage_test::id_of(f.db.get(), "http://b.test/"));
+  // A new database numbers URLs in discovery order (storage/url_keys.h).
+  CHECK(entries[0].url_id == 1);
+  CHECK(entries[1].url_id == 2);
   CHECK(entries[0].depth == 0);
   CHECK(entries[1].url == "http://a.test/x");
   CHECK(entries[1].depth == 0);
@@ -105,11 +108,11 @@ TEST_CASE("frontier: a seed already fetched or failed is not queued again", "[st
   (void)must(storage::add_seeds(f.db.get(), {seed("http://a.test/"), seed("http://b.test/")}));
   auto store = must(storage::SqlitePageStore::create(must(storage::open_for_writing(f.path)), {}));
   storage::PageWrite done;
-  done.page.url_id = common::url_id("http://a.test/");
+  done.page.url_id = storage_test::id_of(f.db.get(), "http://a.test/");
   done.page.url = "http://a.test/";
   done.page.status = 200;
   storage::PageWrite failed;
-  failed.page.url_id = common::url_id("http://b.test/");
+  failed.page.url_id = storage_test::id_of(f.db.get(), "http://b.test/");
   failed.page.url = "http://b.test/";
   failed.page.error = "dns";
   (void)must(store->write_batch({done, failed}));
@@ -129,7 +132,7 @@ TEST_CASE("frontier: a seed skipped by an earlier crawl is queued again at depth
   (void)must(storage::add_seeds(f.db.get(), {seed("http://a.test/")}));
   auto store = must(storage::SqlitePageStore::create(must(storage::open_for_writing(f.path)), {}));
   storage::PageWrite write;
-  write.page.url_id = common::url_id("http://a.test/");
+  write.page.url_id = storage_test::id_of(f.db.get(), "http://a.test/");
   write.page.url = "http://a.test/";
   write.page.status = 200;
   write.links = {{"http://other.test/", "other.test", false, "out_of_scope"}};
@@ -213,7 +216,7 @@ TEST_CASE("frontier: a reader on its own connection sees later commits and remov
   // The parser process stores a, which takes it out of the frontier and queues a link.
   auto store = must(storage::SqlitePageStore::create(must(storage::open_for_writing(f.path)), {}));
   storage::PageWrite write;
-  write.page.url_id = common::url_id("http://a.test/");
+  write.page.url_id = storage_test::id_of(f.db.get(), "http://a.test/");
   write.page.url = "http://a.test/";
   write.page.status = 200;
   write.links = {{"http://a.test/next", "a.test", true, ""}};
@@ -292,7 +295,7 @@ TEST_CASE("frontier: clear_crawl empties every table and keeps the schema", "[st
   (void)must(storage::add_seeds(f.db.get(), {seed("http://a.test/"), seed("http://b.test/")}));
   auto store = must(storage::SqlitePageStore::create(must(storage::open_for_writing(f.path)), {}));
   storage::PageWrite write;
-  write.page.url_id = common::url_id("http://a.test/");
+  write.page.url_id = storage_test::id_of(f.db.get(), "http://a.test/");
   write.page.url = "http://a.test/";
   write.page.status = 200;
   write.links = {{"http://a.test/1", "a.test", true, ""},

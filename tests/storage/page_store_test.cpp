@@ -38,8 +38,7 @@ LinkRecord skip(const std::string& url, const std::string& reason) {
 
 PageWrite page(const std::string& url, std::vector<LinkRecord> links = {}) {
   PageWrite write;
-  write.page.url_id = common::url_id(url);
-  write.page.url = url;
+  write.page.url = url;  // url_id: StoreFixture::write looks it up (with_ids)
   write.page.final_url = url;
   write.page.status = 200;
   write.page.content_type = "text/html";
@@ -87,13 +86,18 @@ class StoreFixture {
   }
 
   WriteSummary write(const std::vector<PageWrite>& batch) {
-    return must(store().write_batch(batch));
+    return must(store().write_batch(with_ids(batch)));
   }
+
+  std::vector<PageWrite> with_ids(const std::vector<PageWrite>& batch) {
+    return storage_test::with_ids(db(), batch);
+  }
+  std::int64_t id_of(const std::string& url) { return storage_test::id_of(db(), url); }
 
   std::optional<UrlState> url(const std::string& url) {
     auto stmt = must(storage::prepare(
         db(), "SELECT state, reason, depth, attempts, host FROM urls WHERE id = ? AND url = ?"));
-    storage::bind_int(stmt.get(), 1, common::url_id(url));
+    storage::bind_int(stmt.get(), 1, id_of(url));
     storage::bind_text(stmt.get(), 2, url);
     if (sqlite3_step(stmt.get()) != SQLITE_ROW) return std::nullopt;
     UrlState s;
@@ -113,7 +117,7 @@ class StoreFixture {
     std::vector<std::pair<std::string, int>> rows;
     while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
       const std::string url = storage::column_text(stmt.get(), 1);
-      CHECK(sqlite3_column_int64(stmt.get(), 0) == common::url_id(url));
+      CHECK(sqlite3_column_int64(stmt.get(), 0) == id_of(url));
       rows.emplace_back(url, sqlite3_column_int(stmt.get(), 2));
     }
     return rows;
@@ -124,8 +128,8 @@ class StoreFixture {
   }
 
   std::optional<int> page_depth(const std::string& url) {
-    auto text = query_text(
-        db(), "SELECT depth FROM pages WHERE url_id = " + std::to_string(common::url_id(url)));
+    auto text =
+        query_text(db(), "SELECT depth FROM pages WHERE url_id = " + std::to_string(id_of(url)));
     if (!text) return std::nullopt;
     return std::stoi(*text);
   }
@@ -188,7 +192,7 @@ TEST_CASE("page_store: a fetched page is stored with every field and its url mar
       "SELECT url, final_url, status, content_type, depth, title, size_bytes, fetched_at, "
       "error IS NULL, error_detail IS NULL, redirect_count, fetch_ms, attempts, links_out, "
       "noindex, canonical FROM pages WHERE url_id = ?"));
-  storage::bind_int(stmt.get(), 1, common::url_id("http://a.test/"));
+  storage::bind_int(stmt.get(), 1, f.id_of("http://a.test/"));
   REQUIRE(sqlite3_step(stmt.get()) == SQLITE_ROW);
   auto text = [&](int i) { return storage::column_text(stmt.get(), i); };
   auto integer = [&](int i) { return sqlite3_column_int64(stmt.get(), i); };
@@ -301,6 +305,21 @@ TEST_CASE("page_store: followable new links are queued at the page's depth + 1",
   CHECK(f.page_depth("http://a.test/2") == 1);
 }
 
+TEST_CASE("page_store: new URLs get the next ids in the order the batch finds them",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/", "http://b.test/"});  // ids 1 and 2
+  f.write({page("http://a.test/", {follow("http://a.test/z"), skip("http://x.test/", "nofollow"),
+                                   follow("http://b.test/")}),
+           page("http://b.test/", {follow("http://a.test/c"), follow("http://a.test/z")})});
+  CHECK(query_text(f.db(), "SELECT group_concat(url || '=' || id, ' ') FROM "
+                           "(SELECT url, id FROM urls ORDER BY id)") ==
+        "http://a.test/=1 http://b.test/=2 http://a.test/z=3 http://x.test/=4 http://a.test/c=5");
+  CHECK(f.id_of("http://a.test/c") == 5);  // url_keys agrees with urls
+  CHECK(query_text(f.db(), "SELECT group_concat(url_id, ' ') FROM "
+                           "(SELECT url_id FROM frontier ORDER BY seq)") == "3 5");
+}
+
 TEST_CASE("page_store: links are stored as edges and read back through the links view",
           "[storage][page_store]") {
   StoreFixture f;
@@ -308,13 +327,12 @@ TEST_CASE("page_store: links are stored as edges and read back through the links
   f.write({page("http://a.test/",
                 {follow("http://a.test/in"), skip("http://b.test/out", "out_of_scope"),
                  follow("http://a.test/")})});
-  const std::int64_t from = common::url_id("http://a.test/");
+  const std::int64_t from = f.id_of("http://a.test/");
   CHECK(f.count("link_edges") == 3);
-  CHECK(query_int(f.db(),
-                  "SELECT follow FROM link_edges WHERE from_id = " + std::to_string(from) +
-                      " AND to_id = " + std::to_string(common::url_id("http://a.test/in"))) == 1);
+  CHECK(query_int(f.db(), "SELECT follow FROM link_edges WHERE from_id = " + std::to_string(from) +
+                              " AND to_id = " + std::to_string(f.id_of("http://a.test/in"))) == 1);
   CHECK(query_int(f.db(), "SELECT follow FROM link_edges WHERE to_id = " +
-                              std::to_string(common::url_id("http://b.test/out"))) == 0);
+                              std::to_string(f.id_of("http://b.test/out"))) == 0);
   CHECK(query_text(f.db(),
                    "SELECT group_concat(to_url, ' ') FROM (SELECT to_url FROM links "
                    "WHERE from_url = 'http://a.test/' ORDER BY to_url)") ==
@@ -705,8 +723,8 @@ TEST_CASE("page_store: revivals through a page of the same batch happen in link 
   }
   SECTION("the page comes before the link that shortens its path") {
     // Its targets are revived in target order, as from the edges of a stored page.
-    std::string lo = "http://s.test/x1", hi = "http://s.test/x2";
-    if (common::url_id(lo) > common::url_id(hi)) std::swap(lo, hi);
+    // lo is found first, so its id is the lower one.
+    const std::string lo = "http://s.test/x1", hi = "http://s.test/x2";
     const std::vector<PageWrite> prefix = {
         page("http://s.test/", {follow("http://s.test/a")}),
         page("http://s.test/a", {follow("http://s.test/p"), follow("http://s.test/b")}),
@@ -754,10 +772,9 @@ TEST_CASE("page_store: a page, its links and the urls it queues commit together 
   StoreFixture f;
   f.seed({"http://a.test/", "http://b.test/"});
   // Make the store fail on a chosen link target, after earlier rows of the batch were written.
-  const std::int64_t poisoned = common::url_id("http://poison.test/");
-  storage_test::exec(f.db(), "CREATE TRIGGER poison BEFORE INSERT ON link_edges WHEN NEW.to_id = " +
-                                 std::to_string(poisoned) +
-                                 " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  storage_test::exec(f.db(),
+                     "CREATE TRIGGER poison BEFORE INSERT ON urls WHEN NEW.url = "
+                     "'http://poison.test/' BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   const Frontier before = f.frontier();
 
   std::vector<PageWrite> batch;
@@ -771,7 +788,7 @@ TEST_CASE("page_store: a page, its links and the urls it queues commit together 
         page("http://a.test/", {follow("http://a.test/1"), skip("http://x.test/", "out_of_scope")}),
         page("http://b.test/", {follow("http://b.test/1"), follow("http://poison.test/")})};
   }
-  auto result = f.store().write_batch(batch);
+  auto result = f.store().write_batch(f.with_ids(batch));
   REQUIRE_FALSE(result);
   CHECK(result.error().code == common::ErrorCode::Storage);
   CHECK(result.error().context.find("injected failure") != std::string::npos);
@@ -784,7 +801,7 @@ TEST_CASE("page_store: a page, its links and the urls it queues commit together 
 
   // The store is usable afterwards: the same batch commits once the fault is gone.
   storage_test::exec(f.db(), "DROP TRIGGER poison");
-  WriteSummary summary = must(f.store().write_batch(batch));
+  WriteSummary summary = must(f.store().write_batch(f.with_ids(batch)));
   CHECK(summary.pages == static_cast<std::int64_t>(batch.size()));
   CHECK(f.count("pages") == static_cast<std::int64_t>(batch.size()));
   CHECK(f.url("http://poison.test/")->state == "queued");

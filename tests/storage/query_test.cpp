@@ -29,7 +29,6 @@ std::string host_of(const std::string& url) {
 storage::PageWrite page(const std::string& url, int status, std::int64_t size_bytes,
                         const std::string& error = "") {
   storage::PageWrite write;
-  write.page.url_id = common::url_id(url);
   write.page.url = url;
   write.page.final_url = status != 0 ? url : "";
   write.page.status = status;
@@ -50,8 +49,9 @@ void crawl(const std::string& path, const std::vector<storage::PageWrite>& batch
   std::vector<storage::Seed> seeds;
   for (const auto& w : batch) seeds.push_back({w.page.url, host_of(w.page.url)});
   (void)must(storage::add_seeds(db.get(), seeds));
+  const auto with_ids = storage_test::with_ids(db.get(), batch);
   auto store = must(storage::SqlitePageStore::create(std::move(db), {}));
-  (void)must(store->write_batch(batch));
+  (void)must(store->write_batch(with_ids));
 }
 
 // A small finished crawl on disk, with every connection to it closed.

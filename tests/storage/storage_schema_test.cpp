@@ -250,7 +250,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 3);
+  CHECK(storage::kSchemaVersion == 4);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -263,6 +263,11 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                   "('frontier_by_url', 'pages_by_status', 'link_edges_by_target')") == 3);
   CHECK(query_text(db.get(), "SELECT type FROM sqlite_master WHERE name = 'links'") == "view");
+  // Internal (migration 3 -> 4): the hash -> id levels, and a new database's ids are a sequence.
+  for (const char* level : {"url_keys", "url_keys_mid", "url_keys_new"}) {
+    CHECK(columns_of(db.get(), level) == "hash,id");
+  }
+  CHECK(query_text(db.get(), "SELECT group_concat(scheme) FROM url_ids") == "sequence");
   // AUTOINCREMENT: frontier.seq is never reused, which the coordinator's cursor relies on.
   CHECK(query_int(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'") ==
         1);
@@ -522,42 +527,76 @@ TEST_CASE("schema: migrate re-checks the version once it holds the write lock",
 
 }  // namespace
 
+// What migration 3 -> 4 adds, dropped to make an older database from a new one.
+constexpr const char* kDropV4 =
+    "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; DROP TABLE url_ids; ";
+
 TEST_CASE("schema: a version 1 database is upgraded to the current version in place, data kept",
           "[storage][schema]") {
   TempDir dir;
   const std::string path = dir.file("old.db");
   {
-    // A v1 database: the current schema without what migrations 1 -> 2 and 2 -> 3 add.
+    // A v1 database: the current schema without what migrations 1 -> 2, 2 -> 3 and 3 -> 4 add.
     auto db = must(storage::open_for_writing(path));
-    must(storage::exec(db.get(),
-                       "DROP TABLE page_text; DROP TABLE robots; DROP TABLE sitemaps; "
-                       "PRAGMA user_version = 1; "
-                       "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
+    must(storage::exec(
+        db.get(), std::string(kDropV4) +
+                      "DROP TABLE page_text; DROP TABLE robots; DROP TABLE sitemaps; "
+                      "PRAGMA user_version = 1; "
+                      "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
   }
   auto db = must(storage::open_for_writing(path));
-  CHECK(query_int(db.get(), "PRAGMA user_version") == 3);
+  CHECK(query_int(db.get(), "PRAGMA user_version") == 4);
   CHECK(columns_of(db.get(), "page_text") == "title,body");
   CHECK(columns_of(db.get(), "sitemaps") == "origin,url");
   CHECK(query_int(db.get(), "SELECT count(*) FROM crawls") == 1);
 }
 
-TEST_CASE("schema: a version 2 database is upgraded to 3 in place, pages and text kept",
+TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kept",
           "[storage][schema]") {
   TempDir dir;
   const std::string path = dir.file("v2.db");
   {
     auto db = must(storage::open_for_writing(path));
-    must(storage::exec(db.get(),
-                       "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
-                       "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
-                       "VALUES (1, 'http://a.test/', 0, '2026-01-01', 200); "
-                       "INSERT INTO page_text(rowid, title, body) VALUES (1, 'Kept', 'words')"));
+    must(storage::exec(
+        db.get(), std::string(kDropV4) +
+                      "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
+                      "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
+                      "VALUES (1, 'http://a.test/', 0, '2026-01-01', 200); "
+                      "INSERT INTO page_text(rowid, title, body) VALUES (1, 'Kept', 'words')"));
   }
   auto db = must(storage::open_for_writing(path));
-  CHECK(query_int(db.get(), "PRAGMA user_version") == 3);
+  CHECK(query_int(db.get(), "PRAGMA user_version") == 4);
   CHECK(columns_of(db.get(), "robots") ==
         "origin,url,status,fetched_at,access,body,crawl_delay,error,error_detail,attempts");
   CHECK(query_int(db.get(), "SELECT count(*) FROM robots") == 0);
   CHECK(query_text(db.get(), "SELECT url FROM pages") == "http://a.test/");
   CHECK(query_text(db.get(), "SELECT title FROM page_text WHERE page_text MATCH 'words'") == "Kept");
+}
+
+TEST_CASE("schema: a version 3 database with URLs keeps its hash ids; an empty one gets a sequence",
+          "[storage][schema]") {
+  TempDir dir;
+  const bool with_urls = GENERATE(true, false);
+  const std::string path = dir.file("v3.db");
+  const std::int64_t a = common::url_id("http://a.test/"), b = common::url_id("http://a.test/b");
+  {
+    auto db = must(storage::open_for_writing(path));
+    std::string sql = std::string(kDropV4) + "PRAGMA user_version = 3; ";
+    if (with_urls) {  // as schema 3 stored them: urls.id = the URL's hash
+      sql += "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
+             std::to_string(a) + ", 'http://a.test/', 'a.test', 0, 'done', 't'), (" +
+             std::to_string(b) + ", 'http://a.test/b', 'a.test', 1, 'queued', 't');";
+    }
+    must(storage::exec(db.get(), sql));
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == 4);
+  CHECK(query_text(db.get(), "SELECT scheme FROM url_ids") == (with_urls ? "hash" : "sequence"));
+  CHECK(query_int(db.get(), "SELECT count(*) FROM url_ids") == 1);
+  if (with_urls) {
+    CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys WHERE hash = id") == 2);
+    CHECK(storage_test::id_of(db.get(), "http://a.test/b") == b);
+  } else {
+    CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys") == 0);
+  }
 }

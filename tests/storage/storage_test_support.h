@@ -14,7 +14,9 @@
 #include <string>
 #include <system_error>
 
+#include "common/hash.h"
 #include "common/result.h"
+#include "storage/page_store.h"
 #include "storage/sqlite_handles.h"
 
 namespace storage_test {
@@ -95,6 +97,28 @@ inline std::optional<std::string> query_text(sqlite3* db, const std::string& sql
 inline void exec(sqlite3* db, const std::string& sql) {
   auto r = storage::exec(db, sql);
   if (!r) FAIL(sql << ": " << r.error().context);
+}
+
+// The urls.id the database gives `url`, looked up by the URL's hash in the url_keys levels
+// (storage/url_keys.h); 0 if it has none.
+inline std::int64_t id_of(sqlite3* db, const std::string& url) {
+  const std::string hash = std::to_string(common::url_id(url));
+  auto id = query_text(db, "SELECT id FROM url_keys_new WHERE hash = " + hash +
+                               " UNION ALL SELECT id FROM url_keys_mid WHERE hash = " + hash +
+                               " UNION ALL SELECT id FROM url_keys WHERE hash = " + hash);
+  return id ? std::stoll(*id) : 0;
+}
+
+// `batch` with each page's url_id set to its URL's id, as a crawl's task carries it (the
+// frontier row's url_id). A URL the database does not know gets its hash, an id no
+// sequence reaches.
+inline std::vector<storage::PageWrite> with_ids(sqlite3* db,
+                                                std::vector<storage::PageWrite> batch) {
+  for (auto& write : batch) {
+    const std::int64_t id = id_of(db, write.page.url);
+    write.page.url_id = id != 0 ? id : common::url_id(write.page.url);
+  }
+  return batch;
 }
 
 // A plain read-write connection (no migration), for inspecting or tampering with a database.

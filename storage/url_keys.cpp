@@ -1,0 +1,136 @@
+#include "storage/url_keys.h"
+
+#include <algorithm>
+#include <string>
+
+namespace storage {
+
+using common::Result;
+
+namespace {
+
+constexpr double kHashSpace = 9223372036854775808.0;  // 2^63: hashes are 0 .. 2^63 - 1
+
+}  // namespace
+
+Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions options) {
+  std::unique_ptr<UrlKeys> keys(new UrlKeys(db, options));
+  auto scheme = prepare(db, "SELECT scheme FROM url_ids");
+  if (!scheme) return common::error_of(scheme);
+  const int rc = sqlite3_step(scheme->get());
+  if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) return error_from_sqlite(rc, db, "read url_ids");
+    return common::make_error(common::ErrorCode::Storage,
+                              "the database's url_ids table is empty: it says how new URLs get "
+                              "their ids, and only the crawler writes it");
+  }
+  keys->hash_ids_ = column_text(scheme->get(), 0) == "hash";
+  struct Level {
+    SqliteStmt* find;
+    std::int64_t* count;
+    const char* table;
+  };
+  const Level levels[] = {{&keys->find_new_, &keys->counts_.new_level, "url_keys_new"},
+                          {&keys->find_mid_, &keys->counts_.mid_level, "url_keys_mid"},
+                          {&keys->find_big_, &keys->counts_.big_level, "url_keys"}};
+  for (const Level& level : levels) {
+    auto find = prepare(db, std::string("SELECT id FROM ") + level.table + " WHERE hash = ?");
+    if (!find) return common::error_of(find);
+    *level.find = std::move(*find);
+    auto count = query_int(db, std::string("SELECT count(*) FROM ") + level.table);
+    if (!count) return common::error_of(count);
+    *level.count = *count;
+  }
+  auto insert = prepare(db, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)");
+  if (!insert) return common::error_of(insert);
+  keys->insert_new_ = std::move(*insert);
+  return keys;
+}
+
+Result<void> UrlKeys::begin() {
+  auto last = query_int(db_, "SELECT coalesce(max(id), 0) FROM urls");
+  if (!last) return common::error_of(last);
+  last_id_ = *last;
+  return {};
+}
+
+Result<std::int64_t> UrlKeys::find_in(sqlite3_stmt* level, std::int64_t hash) {
+  bind_int(level, 1, hash);
+  const int rc = sqlite3_step(level);
+  const std::int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(level, 0) : 0;
+  sqlite3_reset(level);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "find url key");
+  return id;
+}
+
+Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
+  for (sqlite3_stmt* level : {find_new_.get(), find_mid_.get(), find_big_.get()}) {
+    auto id = find_in(level, hash);
+    if (!id || *id != 0) return id;
+  }
+  return std::int64_t{0};
+}
+
+std::int64_t UrlKeys::new_id(std::int64_t hash) { return hash_ids_ ? hash : ++last_id_; }
+
+Result<void> UrlKeys::add(std::int64_t hash, std::int64_t id) {
+  bind_int(insert_new_.get(), 1, hash);
+  bind_int(insert_new_.get(), 2, id);
+  if (auto r = step_done(insert_new_.get(), "insert url key"); !r) return r;
+  ++counts_.new_level;
+  ++added_since_maintain_;
+  return {};
+}
+
+Result<void> UrlKeys::move_range(std::int64_t lo, std::int64_t hi) {
+  const std::string where =
+      " WHERE hash BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi);
+  if (auto r = exec(db_, "INSERT INTO url_keys(hash, id) SELECT hash, id FROM url_keys_mid" +
+                             where + " ORDER BY hash");
+      !r) {
+    return r;
+  }
+  if (auto r = exec(db_, "DELETE FROM url_keys_mid" + where); !r) return r;
+  const std::int64_t moved = sqlite3_changes(db_);
+  counts_.mid_level -= moved;
+  counts_.big_level += moved;
+  return {};
+}
+
+Result<void> UrlKeys::maintain() {
+  const std::int64_t added = added_since_maintain_;
+  added_since_maintain_ = 0;
+  if (counts_.new_level >= options_.merge_rows) {
+    // In hash order, so each leaf of url_keys_mid is written at most once.
+    if (auto r = exec(db_,
+                      "INSERT INTO url_keys_mid(hash, id) SELECT hash, id FROM url_keys_new "
+                      "ORDER BY hash; DELETE FROM url_keys_new");
+        !r) {
+      return r;
+    }
+    counts_.mid_level += counts_.new_level;
+    counts_.new_level = 0;
+  }
+  const double big = static_cast<double>(counts_.big_level);
+  if (!sweeping_ && counts_.mid_level > 0 &&
+      static_cast<double>(counts_.mid_level) >= options_.level_ratio * big) {
+    // A sweep over the whole hash space, spread over the next batches: it ends once they
+    // have added half as many keys again as url_keys' share that started it, so each
+    // rewrite of url_keys is paid for by a number of new URLs that grows with it.
+    sweeping_ = true;
+    sweep_next_ = 0;
+    sweep_budget_ =
+        std::max(static_cast<double>(options_.merge_rows), options_.level_ratio * big / 2);
+  }
+  if (!sweeping_ || added == 0) return {};
+  const double step = kHashSpace * static_cast<double>(added) / sweep_budget_;
+  const std::int64_t lo = sweep_next_;
+  if (static_cast<double>(lo) + step >= kHashSpace) {
+    sweeping_ = false;  // keys added behind the sweep wait for the next one
+    return move_range(lo, INT64_MAX);
+  }
+  sweep_next_ = lo + std::max<std::int64_t>(1, static_cast<std::int64_t>(step));
+  return move_range(lo, sweep_next_ - 1);
+}
+
+}  // namespace storage

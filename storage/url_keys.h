@@ -1,0 +1,77 @@
+#pragma once
+// UrlKeys: which urls.id a URL has, looked up by the URL's hash (common::url_id).
+//
+// Since schema 4 a URL's id is its place in discovery order (1, 2, 3, ...), so urls, pages,
+// frontier_by_url and link_edges_by_target, all keyed by a URL id, take a new URL's rows at
+// their right edge. The one structure keyed by the hash is this lookup, and it is leveled
+// like a small LSM tree (LevelDB's idea, inside SQLite) so that its cost per new URL does not
+// grow with the set (docs/PERFORMANCE.md, (e)):
+//   url_keys_new  the newest keys; small enough to stay in SQLite's cache;
+//   url_keys_mid  url_keys_new is moved here, in hash order, once it holds `merge_rows` keys;
+//   url_keys      url_keys_mid is moved here once it holds `level_ratio` times as many keys
+//                 as url_keys: one hash range per batch (a sweep), so that no single commit
+//                 rewrites the big table.
+// A hash is in exactly one level. All three are internal tables (README, "Database schema").
+//
+// A database created before schema 4 keeps hash ids (urls.id = the hash): migration 3 -> 4
+// copies its urls into url_keys as hash -> hash and records the scheme in url_ids, and new
+// URLs get their hash as id too, so no existing row is rewritten.
+//
+// Not thread-safe. Every call but create() runs inside the caller's write transaction.
+
+#include <cstdint>
+#include <memory>
+
+#include "common/result.h"
+#include "storage/sqlite_handles.h"
+
+namespace storage {
+
+struct UrlKeysOptions {
+  std::int64_t merge_rows = 250'000;  // url_keys_new -> url_keys_mid at this many keys
+  double level_ratio = 0.25;          // url_keys_mid -> url_keys at this fraction of url_keys
+};
+
+class UrlKeys {
+ public:
+  // `db` must have schema 4 or later and outlive the UrlKeys.
+  [[nodiscard]] static common::Result<std::unique_ptr<UrlKeys>> create(sqlite3* db,
+                                                                       UrlKeysOptions options = {});
+
+  // Call at the start of each write transaction, before new_id(): reads the highest id (the
+  // coordinator adds seeds through its own UrlKeys).
+  [[nodiscard]] common::Result<void> begin();
+  // The id stored for `hash`, or 0 if the URL is new.
+  [[nodiscard]] common::Result<std::int64_t> find(std::int64_t hash);
+  // The id for a new URL with this hash: the next in discovery order, or the hash itself in a
+  // database with hash ids. Call add() with it once the URL's urls row is written.
+  std::int64_t new_id(std::int64_t hash);
+  // Records hash -> id in url_keys_new.
+  [[nodiscard]] common::Result<void> add(std::int64_t hash, std::int64_t id);
+  // After a batch's adds, inside its transaction: moves keys down the levels when due.
+  [[nodiscard]] common::Result<void> maintain();
+
+  struct Counts {
+    std::int64_t new_level = 0, mid_level = 0, big_level = 0;
+  };
+  Counts counts() const { return counts_; }
+  bool sweeping() const { return sweeping_; }
+
+ private:
+  UrlKeys(sqlite3* db, UrlKeysOptions options) : db_(db), options_(options) {}
+  common::Result<std::int64_t> find_in(sqlite3_stmt* level, std::int64_t hash);
+  common::Result<void> move_range(std::int64_t lo, std::int64_t hi);
+
+  sqlite3* db_;
+  UrlKeysOptions options_;
+  bool hash_ids_ = false;  // a database created before schema 4
+  std::int64_t last_id_ = 0;
+  Counts counts_;
+  std::int64_t added_since_maintain_ = 0;
+  bool sweeping_ = false;
+  std::int64_t sweep_next_ = 0;  // the next hash range of a sweep starts here
+  double sweep_budget_ = 0;      // new keys over which the current sweep is spread
+  SqliteStmt find_new_, find_mid_, find_big_, insert_new_;
+};
+
+}  // namespace storage

@@ -1,0 +1,138 @@
+// Tests storage/url_keys.h: UrlKeys, the leveled hash -> id lookup of URLs.
+
+#include "storage/url_keys.h"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+
+#include "storage/schema.h"
+#include "storage_test_support.h"
+
+namespace {
+
+using storage_test::must;
+using storage_test::query_int;
+
+struct KeysFixture {
+  storage_test::TempDir dir;
+  storage::SqliteDb db = must(storage::open_for_writing(dir.file("crawl.db")));
+
+  std::unique_ptr<storage::UrlKeys> keys(storage::UrlKeysOptions options = {}) {
+    return must(storage::UrlKeys::create(db.get(), options));
+  }
+  // What the three tables hold, as hash -> id; fails the test if a hash is in two levels.
+  std::map<std::int64_t, std::int64_t> all_keys() {
+    std::map<std::int64_t, std::int64_t> keys;
+    for (const char* level : {"url_keys_new", "url_keys_mid", "url_keys"}) {
+      auto stmt = must(storage::prepare(db.get(), std::string("SELECT hash, id FROM ") + level));
+      while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+        const bool fresh =
+            keys.emplace(sqlite3_column_int64(stmt.get(), 0), sqlite3_column_int64(stmt.get(), 1))
+                .second;
+        if (!fresh) FAIL("hash " << sqlite3_column_int64(stmt.get(), 0) << " in two levels");
+      }
+    }
+    return keys;
+  }
+};
+
+TEST_CASE("url_keys: new URLs get ids in discovery order after the highest in urls",
+          "[storage][url_keys]") {
+  KeysFixture f;
+  auto keys = f.keys();
+  must(keys->begin());
+  CHECK(must(keys->find(12345)) == 0);
+  CHECK(keys->new_id(12345) == 1);
+  CHECK(keys->new_id(999) == 2);
+  // Another writer (the coordinator's seeds) took ids meanwhile: the next batch continues
+  // after them.
+  storage_test::exec(f.db.get(),
+                     "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
+                     "VALUES (7, 'http://a.test/', 'a.test', 0, 'queued', 't')");
+  must(keys->begin());
+  CHECK(keys->new_id(5) == 8);
+  must(keys->add(5, 8));
+  CHECK(must(keys->find(5)) == 8);
+  CHECK(keys->counts().new_level == 1);
+}
+
+TEST_CASE("url_keys: a database with hash ids gives a new URL its hash", "[storage][url_keys]") {
+  KeysFixture f;
+  storage_test::exec(f.db.get(), "UPDATE url_ids SET scheme = 'hash'");
+  auto keys = f.keys();
+  must(keys->begin());
+  CHECK(keys->new_id(4242424242) == 4242424242);
+}
+
+TEST_CASE("url_keys: without its url_ids row the database is refused with the reason",
+          "[storage][url_keys]") {
+  KeysFixture f;
+  storage_test::exec(f.db.get(), "DELETE FROM url_ids");
+  auto keys = storage::UrlKeys::create(f.db.get());
+  REQUIRE_FALSE(keys);
+  CHECK(keys.error().context.find("url_ids") != std::string::npos);
+}
+
+// Keys move down the levels as batches add them: every key stays findable under its id, in
+// exactly one level, and the big level ends up with most of them.
+TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][url_keys]") {
+  KeysFixture f;
+  storage::UrlKeysOptions options;
+  options.merge_rows = 50;
+  options.level_ratio = 0.25;
+  auto keys = f.keys(options);
+  std::mt19937_64 rng(GENERATE(1, 2, 3));
+  std::map<std::int64_t, std::int64_t> added;
+  // The ends of the hash space as well as random hashes.
+  std::vector<std::int64_t> hashes = {0, 1, INT64_MAX, INT64_MAX - 1};
+  for (int i = 0; i < 3000; ++i) hashes.push_back(static_cast<std::int64_t>(rng() >> 1));
+  bool swept = false;
+  std::size_t next = 0;
+  while (next < hashes.size()) {
+    storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+    must(keys->begin());
+    const std::size_t batch = 1 + rng() % 40;
+    for (std::size_t i = 0; i < batch && next < hashes.size(); ++i, ++next) {
+      const std::int64_t hash = hashes[next];
+      if (added.count(hash) != 0) continue;
+      REQUIRE(must(keys->find(hash)) == 0);
+      const std::int64_t id = keys->new_id(hash);
+      must(keys->add(hash, id));
+      added[hash] = id;
+      // Its urls row, as the page store writes it: begin() continues after the highest id.
+      storage_test::exec(f.db.get(),
+                         "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
+                             std::to_string(id) + ", 'u', 'h', 1, 'queued', 't')");
+    }
+    must(keys->maintain());
+    swept = swept || keys->sweeping();
+    storage_test::exec(f.db.get(), "COMMIT");
+    const auto counts = keys->counts();
+    REQUIRE(counts.new_level + counts.mid_level + counts.big_level ==
+            static_cast<std::int64_t>(added.size()));
+    REQUIRE(counts.new_level < options.merge_rows);
+  }
+  CHECK(swept);
+  CHECK(f.all_keys() == added);
+  for (const auto& [hash, id] : added) REQUIRE(must(keys->find(hash)) == id);
+  const auto counts = keys->counts();
+  CHECK(counts.new_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_new"));
+  CHECK(counts.mid_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_mid"));
+  CHECK(counts.big_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys"));
+  CHECK(counts.big_level > static_cast<std::int64_t>(added.size()) / 2);
+  // ids are 1..n in the order the keys were added.
+  std::vector<std::int64_t> ids;
+  for (const auto& entry : added) ids.push_back(entry.second);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids.front() == 1);
+  CHECK(ids.back() == static_cast<std::int64_t>(ids.size()));
+  // A new UrlKeys on the same database (a resumed crawl) counts the levels as they are.
+  auto reopened = f.keys(options);
+  CHECK(reopened->counts().big_level == counts.big_level);
+  CHECK(reopened->counts().mid_level == counts.mid_level);
+}
+
+}  // namespace
