@@ -10,6 +10,9 @@ using common::Result;
 namespace {
 
 constexpr double kHashSpace = 9223372036854775808.0;  // 2^63: hashes are 0 .. 2^63 - 1
+constexpr std::uint64_t kFilterBitsPerKey = 10;
+constexpr int kFilterProbes = 7;              // about 1% false positives at 10 bits per key
+constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the keys it holds
 
 }  // namespace
 
@@ -44,6 +47,7 @@ Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions opt
   auto insert = prepare(db, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)");
   if (!insert) return common::error_of(insert);
   keys->insert_new_ = std::move(*insert);
+  if (auto r = keys->rebuild_filter(); !r) return common::error_of(r);
   return keys;
 }
 
@@ -64,11 +68,62 @@ Result<std::int64_t> UrlKeys::find_in(sqlite3_stmt* level, std::int64_t hash) {
 }
 
 Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
-  for (sqlite3_stmt* level : {find_new_.get(), find_mid_.get(), find_big_.get()}) {
-    auto id = find_in(level, hash);
-    if (!id || *id != 0) return id;
+  auto id = find_in(find_new_.get(), hash);
+  if (!id || *id != 0) return id;
+  if (!filter_may_contain(static_cast<std::uint64_t>(hash))) return std::int64_t{0};
+  id = find_in(find_mid_.get(), hash);
+  if (!id || *id != 0) return id;
+  return find_in(find_big_.get(), hash);
+}
+
+void UrlKeys::filter_add(std::uint64_t hash) {
+  const std::uint64_t mask = filter_.size() * 64 - 1;  // a power of two
+  const std::uint64_t step = (hash * 0x9E3779B97F4A7C15ull) | 1;
+  for (int k = 0; k < kFilterProbes; ++k) {
+    const std::uint64_t bit = (hash + static_cast<std::uint64_t>(k) * step) & mask;
+    filter_[bit / 64] |= std::uint64_t{1} << (bit % 64);
   }
-  return std::int64_t{0};
+}
+
+bool UrlKeys::filter_may_contain(std::uint64_t hash) const {
+  if (filter_.empty()) return counts_.mid_level + counts_.big_level > 0;
+  const std::uint64_t mask = filter_.size() * 64 - 1;
+  const std::uint64_t step = (hash * 0x9E3779B97F4A7C15ull) | 1;
+  for (int k = 0; k < kFilterProbes; ++k) {
+    const std::uint64_t bit = (hash + static_cast<std::uint64_t>(k) * step) & mask;
+    if ((filter_[bit / 64] & (std::uint64_t{1} << (bit % 64))) == 0) return false;
+  }
+  return true;
+}
+
+Result<void> UrlKeys::load_filter(const char* sql) {
+  auto stmt = prepare(db_, sql);
+  if (!stmt) return common::error_of(stmt);
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    filter_add(static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)));
+  }
+  if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key filter");
+  return {};
+}
+
+Result<void> UrlKeys::rebuild_filter() {
+  const auto keys = static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level);
+  std::vector<std::uint64_t>().swap(filter_);
+  filter_capacity_ = 0;
+  if (keys == 0) return {};
+  const std::uint64_t max_words = std::max<std::uint64_t>(1, options_.filter_max_bytes / 8);
+  std::uint64_t words = 1;
+  while (words * 64 < keys * kFilterHeadroom * kFilterBitsPerKey && words * 2 <= max_words) {
+    words *= 2;
+  }
+  filter_.assign(words, 0);
+  // At the bound the filter is kept however full it gets: no capacity to outgrow.
+  filter_capacity_ = words * 64 >= keys * kFilterHeadroom * kFilterBitsPerKey
+                         ? words * 64 / kFilterBitsPerKey
+                         : UINT64_MAX;
+  if (auto r = load_filter("SELECT hash FROM url_keys_mid"); !r) return r;
+  return load_filter("SELECT hash FROM url_keys");
 }
 
 std::int64_t UrlKeys::new_id(std::int64_t hash) { return hash_ids_ ? hash : ++last_id_; }
@@ -101,6 +156,12 @@ Result<void> UrlKeys::maintain() {
   const std::int64_t added = added_since_maintain_;
   added_since_maintain_ = 0;
   if (counts_.new_level >= options_.merge_rows) {
+    const auto merged =
+        static_cast<std::uint64_t>(counts_.new_level + counts_.mid_level + counts_.big_level);
+    const bool outgrown = merged > filter_capacity_;
+    if (!outgrown) {  // the filter learns the keys leaving url_keys_new
+      if (auto r = load_filter("SELECT hash FROM url_keys_new"); !r) return r;
+    }
     // In hash order, so each leaf of url_keys_mid is written at most once.
     if (auto r = exec(db_,
                       "INSERT INTO url_keys_mid(hash, id) SELECT hash, id FROM url_keys_new "
@@ -110,6 +171,9 @@ Result<void> UrlKeys::maintain() {
     }
     counts_.mid_level += counts_.new_level;
     counts_.new_level = 0;
+    if (outgrown) {
+      if (auto r = rebuild_filter(); !r) return r;
+    }
   }
   const double big = static_cast<double>(counts_.big_level);
   if (!sweeping_ && counts_.mid_level > 0 &&

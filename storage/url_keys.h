@@ -12,6 +12,13 @@
 //                 as url_keys: one hash range per batch (a sweep), so that no single commit
 //                 rewrites the big table.
 // A hash is in exactly one level. All three are internal tables (README, "Database schema").
+// A lookup probes url_keys_new, then the two older levels only if a Bloom filter over them
+// says the hash may be there: most new URLs cost no read of the big level. The filter is
+// built from the tables when a UrlKeys is created and learns the keys each merge moves out
+// of url_keys_new, so only one UrlKeys per database may call maintain() at a time (the
+// parser's; the coordinator adds seeds before it starts). It is sized for 4 times the keys
+// it holds, at 10 bits per key, and rebuilt when they outgrow it, up to `filter_max_bytes`;
+// past that it fills up and lets more lookups through, but its memory stays bounded.
 //
 // A database created before schema 4 keeps hash ids (urls.id = the hash): migration 3 -> 4
 // copies its urls into url_keys as hash -> hash and records the scheme in url_ids, and new
@@ -21,6 +28,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "common/result.h"
 #include "storage/sqlite_handles.h"
@@ -28,8 +36,9 @@
 namespace storage {
 
 struct UrlKeysOptions {
-  std::int64_t merge_rows = 250'000;  // url_keys_new -> url_keys_mid at this many keys
-  double level_ratio = 0.25;          // url_keys_mid -> url_keys at this fraction of url_keys
+  std::int64_t merge_rows = 250'000;        // url_keys_new -> url_keys_mid at this many keys
+  double level_ratio = 0.25;                // url_keys_mid -> url_keys at this fraction of url_keys
+  std::size_t filter_max_bytes = 16 << 20;  // the Bloom filter's bound
 };
 
 class UrlKeys {
@@ -56,11 +65,18 @@ class UrlKeys {
   };
   Counts counts() const { return counts_; }
   bool sweeping() const { return sweeping_; }
+  std::size_t filter_bytes() const { return filter_.size() * sizeof(std::uint64_t); }
 
  private:
   UrlKeys(sqlite3* db, UrlKeysOptions options) : db_(db), options_(options) {}
   common::Result<std::int64_t> find_in(sqlite3_stmt* level, std::int64_t hash);
   common::Result<void> move_range(std::int64_t lo, std::int64_t hi);
+  // Sizes the filter for the keys of url_keys_mid and url_keys and loads them.
+  common::Result<void> rebuild_filter();
+  // Adds the hashes `sql` selects to the filter.
+  common::Result<void> load_filter(const char* sql);
+  void filter_add(std::uint64_t hash);
+  bool filter_may_contain(std::uint64_t hash) const;
 
   sqlite3* db_;
   UrlKeysOptions options_;
@@ -69,8 +85,10 @@ class UrlKeys {
   Counts counts_;
   std::int64_t added_since_maintain_ = 0;
   bool sweeping_ = false;
-  std::int64_t sweep_next_ = 0;  // the next hash range of a sweep starts here
-  double sweep_budget_ = 0;      // new keys over which the current sweep is spread
+  std::int64_t sweep_next_ = 0;        // the next hash range of a sweep starts here
+  double sweep_budget_ = 0;            // new keys over which the current sweep is spread
+  std::vector<std::uint64_t> filter_;  // the Bloom filter's bits; empty while nothing is merged
+  std::uint64_t filter_capacity_ = 0;  // keys it is sized for; past it, rebuilt larger
   SqliteStmt find_new_, find_mid_, find_big_, insert_new_;
 };
 

@@ -77,12 +77,15 @@ TEST_CASE("url_keys: without its url_ids row the database is refused with the re
 }
 
 // Keys move down the levels as batches add them: every key stays findable under its id, in
-// exactly one level, and the big level ends up with most of them.
+// exactly one level, and the big level ends up with most of them. The Bloom filter in front
+// of the two older levels must never hide a key: with room to spare, and saturated (a bound
+// of 8 bytes, 64 bits for thousands of keys).
 TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][url_keys]") {
   KeysFixture f;
   storage::UrlKeysOptions options;
   options.merge_rows = 50;
   options.level_ratio = 0.25;
+  options.filter_max_bytes = GENERATE(std::size_t{16} << 20, std::size_t{8});
   auto keys = f.keys(options);
   std::mt19937_64 rng(GENERATE(1, 2, 3));
   std::map<std::int64_t, std::int64_t> added;
@@ -116,6 +119,8 @@ TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][ur
     REQUIRE(counts.new_level < options.merge_rows);
   }
   CHECK(swept);
+  CHECK(keys->filter_bytes() > 0);
+  CHECK(keys->filter_bytes() <= options.filter_max_bytes);
   CHECK(f.all_keys() == added);
   for (const auto& [hash, id] : added) REQUIRE(must(keys->find(hash)) == id);
   const auto counts = keys->counts();
@@ -133,6 +138,12 @@ TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][ur
   auto reopened = f.keys(options);
   CHECK(reopened->counts().big_level == counts.big_level);
   CHECK(reopened->counts().mid_level == counts.mid_level);
+  for (const auto& [hash, id] : added) REQUIRE(must(reopened->find(hash)) == id);
+  // Hashes never added are not found, whatever the filter lets through.
+  for (int i = 0; i < 1000; ++i) {
+    const auto hash = static_cast<std::int64_t>(rng() >> 1);
+    if (added.count(hash) == 0) REQUIRE(must(reopened->find(hash)) == 0);
+  }
 }
 
 }  // namespace
