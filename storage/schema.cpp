@@ -103,13 +103,17 @@ CREATE TABLE sitemaps (
 )sql",
     // 3 -> 4: a URL's id is its place in discovery order, looked up through url_keys
     // (storage/url_keys.h). A database that already has URLs keeps its hash ids, and new
-    // URLs get hash ids too (url_ids.scheme = 'hash'), so no row is rewritten.
+    // URLs get hash ids too (url_ids.scheme = 'hash'), so no row is rewritten. And FTS5
+    // merges 16 segments of a level at a time instead of 4: each page's text is rewritten
+    // at fewer levels as the index grows (scenario 3, docs/PERFORMANCE.md (e)), for
+    // searches that read more segments.
     R"sql(
 CREATE TABLE url_keys     (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TABLE url_keys_mid (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TABLE url_keys_new (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TABLE url_ids (scheme TEXT NOT NULL);  -- one row: 'sequence' or 'hash'
 INSERT INTO url_keys(hash, id) SELECT id, id FROM urls;
+INSERT INTO page_text(page_text, rank) VALUES ('automerge', 16);
 INSERT INTO url_ids(scheme) SELECT CASE
   WHEN EXISTS (SELECT 1 FROM urls) OR EXISTS (SELECT 1 FROM pages) THEN 'hash'
   ELSE 'sequence' END;

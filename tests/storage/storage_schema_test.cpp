@@ -268,6 +268,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
     CHECK(columns_of(db.get(), level) == "hash,id");
   }
   CHECK(query_text(db.get(), "SELECT group_concat(scheme) FROM url_ids") == "sequence");
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
   // AUTOINCREMENT: frontier.seq is never reused, which the coordinator's cursor relies on.
   CHECK(query_int(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'") ==
         1);
