@@ -5,17 +5,18 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
+#include "common/hash.h"
 #include "tests/e2e/crawler_runner.h"
 #include "tests/e2e/test_server.h"
 
@@ -1121,3 +1122,37 @@ TEST_CASE("crawl: Ctrl-C stops within the grace period with a summary, a second 
     f.server->stop();
   }
 }
+
+namespace {
+
+// `crawler links` on a database an older crawler wrote (schema 3: a URL's id is its hash,
+// no url_keys tables) finds URLs by their hash, and reading does not upgrade the file.
+TEST_CASE("links: a schema 3 database, whose ids are URL hashes, is read as it is", "[e2e][cli]") {
+  e2e::TempDir dir;
+  const std::string db = dir.write("v3.db", "");  // an empty file is an empty database
+  const std::string a = std::to_string(common::url_id("http://a.test/"));
+  const std::string x = std::to_string(common::url_id("http://a.test/x"));
+  e2e::execute_sql(db,
+                   "CREATE TABLE urls(id INTEGER PRIMARY KEY, url TEXT, depth INTEGER); "
+                   "CREATE TABLE pages(url_id INTEGER PRIMARY KEY, status INTEGER, error TEXT); "
+                   "CREATE TABLE link_edges(from_id, to_id, follow); "
+                   "INSERT INTO urls VALUES (" +
+                       a + ", 'http://a.test/', 0), (" + x +
+                       ", 'http://a.test/x', 1); "
+                       "INSERT INTO pages VALUES (" +
+                       a +
+                       ", 200, NULL); "
+                       "INSERT INTO link_edges VALUES (" +
+                       a + ", " + x +
+                       ", 1); "
+                       "PRAGMA user_version = 3;");
+  auto out = e2e::run_crawler({"links", "--db", db, "--format", "csv", "--from", "http://a.test/"});
+  INFO(out.err);
+  CHECK(out.exit_code == 0);
+  CHECK(out.out == "to_url,follow,status,error\r\nhttp://a.test/x,1,,\r\n");  // RFC 4180
+  auto in = e2e::run_crawler({"links", "--db", db, "--format", "csv", "--to", "http://a.test/x"});
+  CHECK(in.out == "from_url,depth\r\nhttp://a.test/,0\r\n");
+  CHECK(e2e::query_int(db, "PRAGMA user_version") == 3);
+}
+
+}  // namespace

@@ -1012,3 +1012,45 @@ TEST_CASE("page_store: write_robots stores an origin's robots.txt and its sitema
   REQUIRE(loaded);
   CHECK(loaded->error == "connect");
 }
+
+// A database from before schema 4 (ids = URL hashes) goes on with hash ids after migration
+// 3 -> 4: its URLs are found through url_keys under their old ids, new URLs get their hash,
+// and no URL gets a second row.
+TEST_CASE("page_store: a database upgraded from schema 3 keeps hash ids for old and new URLs",
+          "[storage][page_store]") {
+  storage_test::TempDir dir;
+  const std::string path = dir.file("v3.db");
+  const std::string a = "http://a.test/", old_target = "http://a.test/old",
+                    fresh = "http://a.test/new";
+  const std::int64_t a_id = common::url_id(a), old_id = common::url_id(old_target);
+  {
+    // A schema 3 database as a crawl left it: a queued seed and a URL it linked to.
+    auto db = must(storage::open_for_writing(path));
+    storage_test::exec(db.get(),
+                       "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; "
+                       "DROP TABLE url_ids; PRAGMA user_version = 3; "
+                       "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
+                           std::to_string(a_id) + ", '" + a + "', 'a.test', 0, 'queued', 't'), (" +
+                           std::to_string(old_id) + ", '" + old_target +
+                           "', 'a.test', 1, 'skipped', 't'); "
+                           "INSERT INTO frontier(url_id, url, depth) VALUES (" +
+                           std::to_string(a_id) + ", '" + a + "', 0);");
+  }
+  auto db = must(storage::open_for_writing(path));  // migrates to 4
+  REQUIRE(query_text(db.get(), "SELECT scheme FROM url_ids") == "hash");
+  auto store = must(storage::SqlitePageStore::create(
+      must(storage::open_db(path, storage::OpenMode::ReadWrite)), {}));
+  PageWrite write = page(a, {follow(old_target), follow(fresh)});
+  write.page.url_id = a_id;                                   // as the frontier row carries it
+  CHECK(must(store->write_batch({write})).urls_queued == 2);  // old_target revived, fresh new
+  CHECK(query_int(db.get(), "SELECT count(*) FROM urls") == 3);
+  CHECK(storage_test::id_of(db.get(), fresh) == common::url_id(fresh));
+  CHECK(query_text(db.get(), "SELECT state FROM urls WHERE id = " + std::to_string(old_id)) ==
+        "queued");
+  CHECK(query_text(db.get(), "SELECT state FROM urls WHERE id = " + std::to_string(a_id)) ==
+        "done");
+  CHECK(query_int(db.get(), "SELECT count(*) FROM links WHERE from_url = '" + a + "'") == 2);
+  CHECK(query_text(db.get(),
+                   "SELECT group_concat(url, ' ') FROM (SELECT url FROM frontier "
+                   "ORDER BY seq)") == old_target + " " + fresh);
+}
