@@ -266,6 +266,17 @@ int main(int argc, char** argv) {
   long urls = 0, pages = 0, pages_at_mark = 0, next_mark = target / 10;
   std::int64_t cursor = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> links;  // (to, from)
+  auto add_url = [&](std::int64_t id, const std::string& url) {  // its urls and frontier rows
+    sqlite3_bind_int64(insert_url, 1, id);
+    sqlite3_bind_text(insert_url, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_url, 3, url.c_str() + 7, static_cast<int>(url.find('/', 7) - 7),
+                      SQLITE_TRANSIENT);
+    step(insert_url);
+    sqlite3_bind_int64(enqueue, 1, id);
+    sqlite3_bind_text(enqueue, 2, url.c_str(), -1, SQLITE_TRANSIENT);
+    step(enqueue);
+    ++urls;
+  };
   auto add_link = [&](std::int64_t to, std::int64_t from) {
     if (seqid) {  // `to` is the target's hash; look its id up, or give it the next one
       std::int64_t id = key_at(select_key_new, to);
@@ -279,16 +290,7 @@ int main(int argc, char** argv) {
         sqlite3_bind_int64(insert_key, 2, id);
         step(insert_key);
         ++staged_urls;
-        const std::string url = url_of(to);
-        sqlite3_bind_int64(insert_url, 1, id);
-        sqlite3_bind_text(insert_url, 2, url.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(insert_url, 3, url.c_str() + 7, static_cast<int>(url.find('/', 7) - 7),
-                          SQLITE_TRANSIENT);
-        step(insert_url);
-        sqlite3_bind_int64(enqueue, 1, id);
-        sqlite3_bind_text(enqueue, 2, url.c_str(), -1, SQLITE_TRANSIENT);
-        step(enqueue);
-        ++urls;
+        add_url(id, url_of(to));
       }
       sqlite3_bind_int64(insert_edge, 1, from);
       sqlite3_bind_int64(insert_edge, 2, id);
@@ -314,16 +316,7 @@ int main(int argc, char** argv) {
       sqlite3_bind_int64(select_url, 1, to);
       if (step(select_url)) return;
     }
-    const std::string url = url_of(to);
-    sqlite3_bind_int64(insert_url, 1, to);
-    sqlite3_bind_text(insert_url, 2, url.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert_url, 3, url.c_str() + 7, static_cast<int>(url.find('/', 7) - 7),
-                      SQLITE_TRANSIENT);
-    step(insert_url);
-    sqlite3_bind_int64(enqueue, 1, to);
-    sqlite3_bind_text(enqueue, 2, url.c_str(), -1, SQLITE_TRANSIENT);
-    step(enqueue);
-    ++urls;
+    add_url(to, url_of(to));
   };
   const auto start = std::chrono::steady_clock::now();
   auto mark = start;
