@@ -1,5 +1,6 @@
 #pragma once
-// url_id(): the 63-bit key under which a normalized URL is stored (urls.id).
+// url_id(): the 63-bit hash by which a normalized URL is looked up (url_keys.hash, which gives
+// its urls.id; in a database created before schema 4 the id is this hash too).
 //
 // A fixed, portable hash (FNV-1a 64 with a murmur3 finalizer) rather than std::hash, whose
 // value may change between library versions and would break resumed crawls. With 10 million

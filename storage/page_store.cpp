@@ -156,10 +156,12 @@ Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& 
   }();
   if (!written) {
     (void)exec(db_.get(), "ROLLBACK");
+    keys_->rollback();
     return common::error_of(written);
   }
   if (auto r = exec(db_.get(), "COMMIT"); !r) {
     (void)exec(db_.get(), "ROLLBACK");
+    keys_->rollback();
     return common::error_of(r);
   }
   return summary;
@@ -167,7 +169,8 @@ Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& 
 
 std::size_t SqlitePageStore::working_bytes_per_link() {
   // target_by_id_: a node (the pair and a link) and a bucket per target.
-  return sizeof(PendingLink) + sizeof(std::size_t) + sizeof(Target) +
+  // read_targets: an index per keyed target.
+  return sizeof(PendingLink) + sizeof(std::size_t) + sizeof(Target) + sizeof(std::size_t) +
          sizeof(std::pair<const std::int64_t, std::size_t>) + 2 * sizeof(void*);
 }
 
@@ -233,8 +236,15 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
     if (auto r = add_link(from_depth, targets_[link.target], *link.link, summary); !r) return r;
   }
 
-  // 4. The edges and the new urls, url_keys and frontier rows.
-  if (auto r = write_links(hash_order); !r) return r;
+  // 4. The edges and the new urls, url_keys and frontier rows, in id order: new ids are the
+  // highest, so their rows go to the right edge of urls, frontier_by_url and
+  // link_edges_by_target, and known targets' index entries are written left to right.
+  std::vector<std::size_t>& id_order = hash_order;  // re-sorted: no second array per link
+  std::sort(id_order.begin(), id_order.end(), [this](std::size_t a, std::size_t b) {
+    const std::int64_t id_a = targets_[links_[a].target].id, id_b = targets_[links_[b].target].id;
+    return id_a != id_b ? id_a < id_b : a < b;
+  });
+  if (auto r = write_links(id_order); !r) return r;
   return keys_->maintain();
 }
 
@@ -245,13 +255,22 @@ void SqlitePageStore::give_id(std::size_t target_index, std::int64_t id) {
 
 Result<void> SqlitePageStore::read_targets() {
   target_by_id_.reserve(targets_.size());
-  for (std::size_t i = 0; i < targets_.size(); ++i) {
+  std::vector<std::size_t> keyed;                      // targets with an id, by index
+  for (std::size_t i = 0; i < targets_.size(); ++i) {  // in hash order, as url_keys is keyed
     Target& target = targets_[i];
     auto id = keys_->find(target.hash);
     if (!id) return common::error_of(id);
     if (*id == 0) continue;
     target.keyed = true;
     give_id(i, *id);
+    keyed.push_back(i);
+  }
+  // Their urls rows in id order: ids are in discovery order, so a batch reads urls left to
+  // right, and URLs found about the same time share leaves.
+  std::sort(keyed.begin(), keyed.end(),
+            [this](std::size_t a, std::size_t b) { return targets_[a].id < targets_[b].id; });
+  for (const std::size_t i : keyed) {
+    Target& target = targets_[i];
     // A key without a urls row: a page stored for a URL never queued (not written since
     // schema 4). The URL is new to urls and keeps that id.
     auto row = read_url(select_url_.get(), db_.get(), target.id);
@@ -264,9 +283,9 @@ Result<void> SqlitePageStore::read_targets() {
   return {};
 }
 
-Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& hash_order) {
+Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& order) {
   const std::string discovered_at = now_iso8601();
-  for (const std::size_t i : hash_order) {
+  for (const std::size_t i : order) {
     const PendingLink& pending = links_[i];
     Target& target = targets_[pending.target];
     sqlite3_stmt* e = insert_edge_.get();

@@ -131,7 +131,7 @@ class SqlitePageStore final : public ResultStore {
   common::Result<void> read_targets();
   common::Result<void> add_link(int from_depth, Target& target, const LinkRecord& link,
                                 WriteSummary& summary);
-  common::Result<void> write_links(const std::vector<std::size_t>& hash_order);
+  common::Result<void> write_links(const std::vector<std::size_t>& order);
   common::Result<void> improve_depth(std::int64_t url_id, int depth, WriteSummary& summary);
   common::Result<void> enqueue(std::int64_t url_id, const std::string& url, int depth,
                                WriteSummary& summary);

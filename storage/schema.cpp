@@ -111,7 +111,10 @@ CREATE TABLE sitemaps (
 CREATE TABLE url_keys     (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TABLE url_keys_mid (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TABLE url_keys_new (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL);
-CREATE TABLE url_ids (scheme TEXT NOT NULL);  -- one row: 'sequence' or 'hash'
+CREATE TABLE url_ids (
+  scheme TEXT NOT NULL,               -- one row: 'sequence' or 'hash'
+  merges INTEGER NOT NULL DEFAULT 0   -- bumped whenever keys move between levels
+);
 INSERT INTO url_keys(hash, id) SELECT id, id FROM urls;
 INSERT INTO page_text(page_text, rank) VALUES ('automerge', 16);
 INSERT INTO url_ids(scheme) SELECT CASE

@@ -17,45 +17,79 @@ constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the k
 }  // namespace
 
 Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions options) {
+  options.merge_rows = std::max<std::int64_t>(1, options.merge_rows);
+  if (!(options.level_ratio > 0)) options.level_ratio = UrlKeysOptions{}.level_ratio;
   std::unique_ptr<UrlKeys> keys(new UrlKeys(db, options));
-  auto scheme = prepare(db, "SELECT scheme FROM url_ids");
-  if (!scheme) return common::error_of(scheme);
-  const int rc = sqlite3_step(scheme->get());
+  const std::pair<SqliteStmt*, const char*> statements[] = {
+      {&keys->find_new_, "SELECT id FROM url_keys_new WHERE hash = ?"},
+      {&keys->find_mid_, "SELECT id FROM url_keys_mid WHERE hash = ?"},
+      {&keys->find_big_, "SELECT id FROM url_keys WHERE hash = ?"},
+      {&keys->insert_new_, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)"}};
+  for (const auto& [stmt, sql] : statements) {
+    auto prepared = prepare(db, sql);
+    if (!prepared) return common::error_of(prepared);
+    *stmt = std::move(*prepared);
+  }
+  if (auto r = keys->reload(); !r) return common::error_of(r);
+  return keys;
+}
+
+Result<std::int64_t> UrlKeys::read_generation() {
+  auto stmt = prepare(db_, "SELECT scheme, merges FROM url_ids");
+  if (!stmt) return common::error_of(stmt);
+  const int rc = sqlite3_step(stmt->get());
   if (rc != SQLITE_ROW) {
-    if (rc != SQLITE_DONE) return error_from_sqlite(rc, db, "read url_ids");
+    if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "read url_ids");
     return common::make_error(common::ErrorCode::Storage,
                               "the database's url_ids table is empty: it says how new URLs get "
                               "their ids, and only the crawler writes it");
   }
-  keys->hash_ids_ = column_text(scheme->get(), 0) == "hash";
-  struct Level {
-    SqliteStmt* find;
-    std::int64_t* count;
-    const char* table;
-  };
-  const Level levels[] = {{&keys->find_new_, &keys->counts_.new_level, "url_keys_new"},
-                          {&keys->find_mid_, &keys->counts_.mid_level, "url_keys_mid"},
-                          {&keys->find_big_, &keys->counts_.big_level, "url_keys"}};
-  for (const Level& level : levels) {
-    auto find = prepare(db, std::string("SELECT id FROM ") + level.table + " WHERE hash = ?");
-    if (!find) return common::error_of(find);
-    *level.find = std::move(*find);
-    auto count = query_int(db, std::string("SELECT count(*) FROM ") + level.table);
-    if (!count) return common::error_of(count);
-    *level.count = *count;
+  hash_ids_ = column_text(stmt->get(), 0) == "hash";
+  return sqlite3_column_int64(stmt->get(), 1);
+}
+
+Result<void> UrlKeys::reload() {
+  auto generation = read_generation();
+  if (!generation) return common::error_of(generation);
+  const std::pair<std::int64_t*, const char*> levels[] = {
+      {&counts_.new_level, "SELECT count(*) FROM url_keys_new"},
+      {&counts_.mid_level, "SELECT count(*) FROM url_keys_mid"},
+      {&counts_.big_level, "SELECT count(*) FROM url_keys"}};
+  for (const auto& [count, sql] : levels) {
+    auto n = query_int(db_, sql);
+    if (!n) return common::error_of(n);
+    *count = *n;
   }
-  auto insert = prepare(db, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)");
-  if (!insert) return common::error_of(insert);
-  keys->insert_new_ = std::move(*insert);
-  if (auto r = keys->rebuild_filter(); !r) return common::error_of(r);
-  return keys;
+  added_since_maintain_ = 0;
+  sweeping_ = false;
+  if (auto r = rebuild_filter(); !r) return r;
+  generation_ = *generation;
+  return {};
 }
 
 Result<void> UrlKeys::begin() {
+  auto generation = read_generation();
+  if (!generation) return common::error_of(generation);
+  // Keys moved since this UrlKeys last looked (another connection merged, --fresh emptied
+  // the tables, or a merge of its own was rolled back): its counts and filter are stale.
+  if (*generation != generation_) {
+    if (auto r = reload(); !r) return r;
+  }
   auto last = query_int(db_, "SELECT coalesce(max(id), 0) FROM urls");
   if (!last) return common::error_of(last);
   last_id_ = *last;
+  added_since_maintain_ = 0;
+  saved_ = {counts_, generation_, sweeping_, sweep_next_, sweep_budget_};
   return {};
+}
+
+void UrlKeys::rollback() {
+  counts_ = saved_.counts;
+  generation_ = saved_.generation;
+  sweeping_ = saved_.sweeping;
+  sweep_next_ = saved_.sweep_next;
+  sweep_budget_ = saved_.sweep_budget;
+  added_since_maintain_ = 0;
 }
 
 Result<std::int64_t> UrlKeys::find_in(sqlite3_stmt* level, std::int64_t hash) {
@@ -76,12 +110,13 @@ Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
   return find_in(find_big_.get(), hash);
 }
 
-void UrlKeys::filter_add(std::uint64_t hash) {
-  const std::uint64_t mask = filter_.size() * 64 - 1;  // a power of two
+void UrlKeys::filter_add(std::vector<std::uint64_t>& filter, std::uint64_t hash) {
+  if (filter.empty()) return;
+  const std::uint64_t mask = filter.size() * 64 - 1;  // a power of two
   const std::uint64_t step = (hash * 0x9E3779B97F4A7C15ull) | 1;
   for (int k = 0; k < kFilterProbes; ++k) {
     const std::uint64_t bit = (hash + static_cast<std::uint64_t>(k) * step) & mask;
-    filter_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    filter[bit / 64] |= std::uint64_t{1} << (bit % 64);
   }
 }
 
@@ -96,12 +131,12 @@ bool UrlKeys::filter_may_contain(std::uint64_t hash) const {
   return true;
 }
 
-Result<void> UrlKeys::load_filter(const char* sql) {
+Result<void> UrlKeys::load_filter(std::vector<std::uint64_t>& filter, const char* sql) {
   auto stmt = prepare(db_, sql);
   if (!stmt) return common::error_of(stmt);
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    filter_add(static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)));
+    filter_add(filter, static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)));
   }
   if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key filter");
   return {};
@@ -109,21 +144,26 @@ Result<void> UrlKeys::load_filter(const char* sql) {
 
 Result<void> UrlKeys::rebuild_filter() {
   const auto keys = static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level);
-  std::vector<std::uint64_t>().swap(filter_);
-  filter_capacity_ = 0;
-  if (keys == 0) return {};
-  const std::uint64_t max_words = std::max<std::uint64_t>(1, options_.filter_max_bytes / 8);
-  std::uint64_t words = 1;
-  while (words * 64 < keys * kFilterHeadroom * kFilterBitsPerKey && words * 2 <= max_words) {
-    words *= 2;
+  std::vector<std::uint64_t> filter;
+  std::uint64_t capacity = 0;
+  if (keys > 0) {
+    const std::uint64_t max_words = std::max<std::uint64_t>(1, options_.filter_max_bytes / 8);
+    std::uint64_t words = 1;
+    while (words * 64 < keys * kFilterHeadroom * kFilterBitsPerKey && words * 2 <= max_words) {
+      words *= 2;
+    }
+    filter.assign(words, 0);
+    // At the bound the filter is kept however full it gets: no capacity to outgrow.
+    capacity = words * 64 >= keys * kFilterHeadroom * kFilterBitsPerKey
+                   ? words * 64 / kFilterBitsPerKey
+                   : UINT64_MAX;
+    if (auto r = load_filter(filter, "SELECT hash FROM url_keys_mid"); !r) return r;
+    if (auto r = load_filter(filter, "SELECT hash FROM url_keys"); !r) return r;
   }
-  filter_.assign(words, 0);
-  // At the bound the filter is kept however full it gets: no capacity to outgrow.
-  filter_capacity_ = words * 64 >= keys * kFilterHeadroom * kFilterBitsPerKey
-                         ? words * 64 / kFilterBitsPerKey
-                         : UINT64_MAX;
-  if (auto r = load_filter("SELECT hash FROM url_keys_mid"); !r) return r;
-  return load_filter("SELECT hash FROM url_keys");
+  // Only a complete filter replaces the old one: a partial one would hide stored keys.
+  filter_.swap(filter);
+  filter_capacity_ = capacity;
+  return {};
 }
 
 std::int64_t UrlKeys::new_id(std::int64_t hash) { return hash_ids_ ? hash : ++last_id_; }
@@ -155,13 +195,11 @@ Result<void> UrlKeys::move_range(std::int64_t lo, std::int64_t hi) {
 Result<void> UrlKeys::maintain() {
   const std::int64_t added = added_since_maintain_;
   added_since_maintain_ = 0;
+  bool moved = false;
   if (counts_.new_level >= options_.merge_rows) {
-    const auto merged =
-        static_cast<std::uint64_t>(counts_.new_level + counts_.mid_level + counts_.big_level);
-    const bool outgrown = merged > filter_capacity_;
-    if (!outgrown) {  // the filter learns the keys leaving url_keys_new
-      if (auto r = load_filter("SELECT hash FROM url_keys_new"); !r) return r;
-    }
+    // The filter learns the keys leaving url_keys_new first: it only gains bits, so a
+    // failure from here on hides no key.
+    if (auto r = load_filter(filter_, "SELECT hash FROM url_keys_new"); !r) return r;
     // In hash order, so each leaf of url_keys_mid is written at most once.
     if (auto r = exec(db_,
                       "INSERT INTO url_keys_mid(hash, id) SELECT hash, id FROM url_keys_new "
@@ -171,7 +209,8 @@ Result<void> UrlKeys::maintain() {
     }
     counts_.mid_level += counts_.new_level;
     counts_.new_level = 0;
-    if (outgrown) {
+    moved = true;
+    if (static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level) > filter_capacity_) {
       if (auto r = rebuild_filter(); !r) return r;
     }
   }
@@ -186,15 +225,25 @@ Result<void> UrlKeys::maintain() {
     sweep_budget_ =
         std::max(static_cast<double>(options_.merge_rows), options_.level_ratio * big / 2);
   }
-  if (!sweeping_ || added == 0) return {};
-  const double step = kHashSpace * static_cast<double>(added) / sweep_budget_;
-  const std::int64_t lo = sweep_next_;
-  if (static_cast<double>(lo) + step >= kHashSpace) {
-    sweeping_ = false;  // keys added behind the sweep wait for the next one
-    return move_range(lo, INT64_MAX);
+  if (sweeping_ && added > 0) {
+    const double step = kHashSpace * static_cast<double>(added) / sweep_budget_;
+    const std::int64_t lo = sweep_next_;
+    std::int64_t hi = INT64_MAX;
+    if (static_cast<double>(lo) + step >= kHashSpace) {
+      sweeping_ = false;  // keys added behind the sweep wait for the next one
+    } else {
+      sweep_next_ = lo + std::max<std::int64_t>(1, static_cast<std::int64_t>(step));
+      hi = sweep_next_ - 1;
+    }
+    if (auto r = move_range(lo, hi); !r) return r;
+    moved = true;
   }
-  sweep_next_ = lo + std::max<std::int64_t>(1, static_cast<std::int64_t>(step));
-  return move_range(lo, sweep_next_ - 1);
+  if (!moved) return {};
+  // Keys moved: any other UrlKeys on this database reloads at its next begin(), and so does
+  // this one if the transaction is rolled back (its count then differs from generation_).
+  if (auto r = exec(db_, "UPDATE url_ids SET merges = merges + 1"); !r) return r;
+  ++generation_;
+  return {};
 }
 
 }  // namespace storage

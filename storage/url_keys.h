@@ -14,11 +14,13 @@
 // A hash is in exactly one level. All three are internal tables (README, "Database schema").
 // A lookup probes url_keys_new, then the two older levels only if a Bloom filter over them
 // says the hash may be there: most new URLs cost no read of the big level. The filter is
-// built from the tables when a UrlKeys is created and learns the keys each merge moves out
-// of url_keys_new, so only one UrlKeys per database may call maintain() at a time (the
-// parser's; the coordinator adds seeds before it starts). It is sized for 4 times the keys
-// it holds, at 10 bits per key, and rebuilt when they outgrow it, up to `filter_max_bytes`;
-// past that it fills up and lets more lookups through, but its memory stays bounded.
+// built from the tables when a UrlKeys is created and learns the keys each of its merges
+// moves out of url_keys_new. Every merge also bumps url_ids.merges; a UrlKeys that finds it
+// changed at begin() (another connection merged, `--fresh` emptied the tables, or its own
+// merge was rolled back) reloads its counts and its filter from the tables. The filter is
+// sized for 4 times the keys it holds, at 10 bits per key, and rebuilt when they outgrow it,
+// up to `filter_max_bytes`; past that it fills up and lets more lookups through, but its
+// memory stays bounded.
 //
 // A database created before schema 4 keeps hash ids (urls.id = the hash): migration 3 -> 4
 // copies its urls into url_keys as hash -> hash and records the scheme in url_ids, and new
@@ -47,8 +49,8 @@ class UrlKeys {
   [[nodiscard]] static common::Result<std::unique_ptr<UrlKeys>> create(sqlite3* db,
                                                                        UrlKeysOptions options = {});
 
-  // Call at the start of each write transaction, before new_id(): reads the highest id (the
-  // coordinator adds seeds through its own UrlKeys).
+  // Call at the start of each write transaction, before anything else: reads the highest id
+  // (the coordinator adds seeds through its own UrlKeys) and reloads if keys moved meanwhile.
   [[nodiscard]] common::Result<void> begin();
   // The id stored for `hash`, or 0 if the URL is new.
   [[nodiscard]] common::Result<std::int64_t> find(std::int64_t hash);
@@ -59,6 +61,10 @@ class UrlKeys {
   [[nodiscard]] common::Result<void> add(std::int64_t hash, std::int64_t id);
   // After a batch's adds, inside its transaction: moves keys down the levels when due.
   [[nodiscard]] common::Result<void> maintain();
+  // After the caller rolled back the transaction begin() started: forgets what this
+  // UrlKeys counted and planned in it. (Its filter keeps any bits it gained: extra bits
+  // cost a probe, never a key.)
+  void rollback();
 
   struct Counts {
     std::int64_t new_level = 0, mid_level = 0, big_level = 0;
@@ -71,17 +77,30 @@ class UrlKeys {
   UrlKeys(sqlite3* db, UrlKeysOptions options) : db_(db), options_(options) {}
   common::Result<std::int64_t> find_in(sqlite3_stmt* level, std::int64_t hash);
   common::Result<void> move_range(std::int64_t lo, std::int64_t hi);
-  // Sizes the filter for the keys of url_keys_mid and url_keys and loads them.
+  // url_ids: sets hash_ids_ and returns the merge count.
+  common::Result<std::int64_t> read_generation();
+  // Counts, sweep and filter from the tables as they are.
+  common::Result<void> reload();
+  // Sizes a filter for the keys of url_keys_mid and url_keys, loads them, and only then
+  // replaces the old one.
   common::Result<void> rebuild_filter();
-  // Adds the hashes `sql` selects to the filter.
-  common::Result<void> load_filter(const char* sql);
-  void filter_add(std::uint64_t hash);
+  // Adds the hashes `sql` selects to `filter`.
+  common::Result<void> load_filter(std::vector<std::uint64_t>& filter, const char* sql);
+  static void filter_add(std::vector<std::uint64_t>& filter, std::uint64_t hash);
   bool filter_may_contain(std::uint64_t hash) const;
 
   sqlite3* db_;
   UrlKeysOptions options_;
   bool hash_ids_ = false;  // a database created before schema 4
   std::int64_t last_id_ = 0;
+  std::int64_t generation_ = 0;  // url_ids.merges as of this UrlKeys' last look
+  struct Saved {                 // as begin() found them, for rollback()
+    Counts counts;
+    std::int64_t generation = 0;
+    bool sweeping = false;
+    std::int64_t sweep_next = 0;
+    double sweep_budget = 0;
+  } saved_;
   Counts counts_;
   std::int64_t added_since_maintain_ = 0;
   bool sweeping_ = false;

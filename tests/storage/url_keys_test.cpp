@@ -146,4 +146,80 @@ TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][ur
   }
 }
 
+// Two UrlKeys on one database (the coordinator's seeds and the parser's store): keys the one
+// merges must stay findable through the other, whose filter never saw them move.
+TEST_CASE("url_keys: keys another UrlKeys merged are found after the next begin()",
+          "[storage][url_keys]") {
+  KeysFixture f;
+  storage::UrlKeysOptions options;
+  options.merge_rows = 10;
+  auto reader = f.keys(options);
+  auto merger = f.keys(options);
+  std::map<std::int64_t, std::int64_t> added;
+  storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+  must(merger->begin());
+  for (std::int64_t hash = 1000; hash < 1030; ++hash) {
+    const std::int64_t id = merger->new_id(hash);
+    must(merger->add(hash, id));
+    added[hash] = id;
+  }
+  must(merger->maintain());
+  storage_test::exec(f.db.get(), "COMMIT");
+  REQUIRE(query_int(f.db.get(), "SELECT count(*) FROM url_keys_new") == 0);
+  must(reader->begin());
+  for (const auto& [hash, id] : added) REQUIRE(must(reader->find(hash)) == id);
+  CHECK(reader->counts().new_level == 0);
+  CHECK(reader->counts().mid_level + reader->counts().big_level == 30);
+}
+
+// A batch can fail anywhere in maintain() (here SQLite is interrupted after a random number
+// of steps) and be rolled back; the same UrlKeys goes on. Every committed key must stay
+// findable, and after begin() the counts are those of the tables again.
+TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no key",
+          "[storage][url_keys]") {
+  KeysFixture f;
+  storage::UrlKeysOptions options;
+  options.merge_rows = 20;
+  auto keys = f.keys(options);
+  std::mt19937_64 rng(7);
+  std::map<std::int64_t, std::int64_t> committed;
+  int failed = 0;
+  for (int round = 0; round < 300; ++round) {
+    storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+    must(keys->begin());
+    std::map<std::int64_t, std::int64_t> batch;
+    for (int i = 0; i < 15; ++i) {
+      const auto hash = static_cast<std::int64_t>(rng() >> 1);
+      const std::int64_t id = keys->new_id(hash);
+      must(keys->add(hash, id));
+      storage_test::exec(f.db.get(),
+                         "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
+                         "VALUES (" +
+                             std::to_string(id) + ", 'u', 'h', 1, 'queued', 't')");
+      batch[hash] = id;
+    }
+    int steps = static_cast<int>(rng() % 4000);  // often enough to finish, often not
+    sqlite3_progress_handler(
+        f.db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, &steps);
+    const auto result = keys->maintain();
+    sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
+    if (result) {
+      storage_test::exec(f.db.get(), "COMMIT");
+      committed.insert(batch.begin(), batch.end());
+    } else {
+      ++failed;  // an interrupted write may have rolled the transaction back already
+      if (sqlite3_get_autocommit(f.db.get()) == 0) storage_test::exec(f.db.get(), "ROLLBACK");
+      keys->rollback();
+    }
+    for (const auto& [hash, id] : committed) REQUIRE(must(keys->find(hash)) == id);
+  }
+  INFO(failed << " of 300 rounds interrupted");
+  CHECK(failed > 10);
+  CHECK(committed.size() > 1000);
+  CHECK(f.all_keys() == committed);
+  CHECK(keys->counts().new_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_new"));
+  CHECK(keys->counts().mid_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_mid"));
+  CHECK(keys->counts().big_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys"));
+}
+
 }  // namespace
