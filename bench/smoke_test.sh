@@ -5,11 +5,13 @@
 #   - the real crawler, run under bench_measure, stores exactly those 50 pages, and the
 #     measurement JSON has every field with sane values (CPU > 0, RSS > 0, 4 processes);
 #   - bench_measure counts the CPU of an orphaned grandchild and enforces --timeout-s;
-#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links.
+#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links;
+#   - bench_store_sim runs every layout to 30,000 URLs, printing a rate for each tenth, and
+#     refuses an existing file.
 #
-#   smoke_test.sh CRAWLER BENCH_MEASURE BENCH_SERVER BENCH_PARSE_FLOOR FIXTURES_DIR
+#   smoke_test.sh CRAWLER BENCH_MEASURE BENCH_SERVER BENCH_PARSE_FLOOR FIXTURES_DIR STORE_SIM
 set -eu
-CRAWLER=$1 MEASURE=$2 SERVER=$3 FLOOR=$4 FIXTURES=$5
+CRAWLER=$1 MEASURE=$2 SERVER=$3 FLOOR=$4 FIXTURES=$5 STORE_SIM=$6
 TMP=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -77,4 +79,20 @@ check "$(field wall_s "$TMP/timeout.json") < 5" "timeout enforced"
 cat "$TMP/floor.json"
 [ "$(field files "$TMP/floor.json")" = 3 ] || fail "parse floor files"
 [ "$(field links "$TMP/floor.json")" = 9 ] || fail "parse floor links"
+
+# 5. bench_store_sim, each layout (the leveled ones with small merges, so they merge and sweep).
+for args in "--layout current" "--layout compact" "--layout staged --merge-urls 5000" \
+    "--layout leveled --merge-urls 3000 --sweep" "--layout seqid --merge-urls 3000 --sweep" \
+    "--layout seqid --merge-urls 3000 --no-bloom"; do
+  rm -f "$TMP"/sim.db*
+  # shellcheck disable=SC2086  # args are words
+  "$STORE_SIM" $args --batch 20 --sorted --urls 30000 "$TMP/sim.db" > "$TMP/sim.out" ||
+    fail "bench_store_sim $args"
+  [ "$(grep -c 'pages/s' "$TMP/sim.out")" = 10 ] || fail "bench_store_sim $args: tenths"
+  grep -q '^total' "$TMP/sim.out" || fail "bench_store_sim $args: total"
+done
+if "$STORE_SIM" --layout seqid "$TMP/sim.db" 2> "$TMP/sim.err"; then
+  fail "bench_store_sim wrote into an existing database"
+fi
+grep -q exists "$TMP/sim.err" || fail "bench_store_sim: no reason for refusing"
 echo "bench smoke test: ok"
