@@ -23,6 +23,12 @@ struct KeysFixture {
   std::unique_ptr<storage::UrlKeys> keys(storage::UrlKeysOptions options = {}) {
     return must(storage::UrlKeys::create(db.get(), options));
   }
+  // A UrlKeys that merges url_keys_new every `merge_rows` keys, so a test sees merges.
+  std::unique_ptr<storage::UrlKeys> merging_keys(std::int64_t merge_rows) {
+    storage::UrlKeysOptions options;
+    options.merge_rows = merge_rows;
+    return keys(options);
+  }
   // What the three tables hold, as hash -> id; fails the test if a hash is in two levels.
   std::map<std::int64_t, std::int64_t> all_keys() {
     std::map<std::int64_t, std::int64_t> keys;
@@ -151,10 +157,8 @@ TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][ur
 TEST_CASE("url_keys: keys another UrlKeys merged are found after the next begin()",
           "[storage][url_keys]") {
   KeysFixture f;
-  storage::UrlKeysOptions options;
-  options.merge_rows = 10;
-  auto reader = f.keys(options);
-  auto merger = f.keys(options);
+  auto reader = f.merging_keys(10);
+  auto merger = f.merging_keys(10);
   std::map<std::int64_t, std::int64_t> added;
   storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
   must(merger->begin());
@@ -178,9 +182,7 @@ TEST_CASE("url_keys: keys another UrlKeys merged are found after the next begin(
 TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no key",
           "[storage][url_keys]") {
   KeysFixture f;
-  storage::UrlKeysOptions options;
-  options.merge_rows = 20;
-  auto keys = f.keys(options);
+  auto keys = f.merging_keys(20);
   std::mt19937_64 rng(7);
   std::map<std::int64_t, std::int64_t> committed;
   int failed = 0;
