@@ -7,32 +7,27 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/hash.h"
 #include "parser/url.h"
 #include "storage/query.h"
 #include "storage/schema.h"
+#include "storage/url_keys.h"
 
 namespace cli {
 
 namespace {
 
-// Runs one read-only statement on db_path into a formatter. `name` prefixes errors.
-int run_into(const char* name, const std::string& db_path, const std::string& sql,
-             const std::vector<std::string>& params, Format format, TableOptions table,
-             std::ostream& out, std::ostream& err) {
-  auto db = storage::open_for_reading(db_path);
-  if (!db) {
-    err << name << ": " << db.error().context << "\n";
-    return kExitFailure;
-  }
+// Runs one read-only statement on an open database into a formatter. `name` prefixes errors.
+int run_on(const char* name, sqlite3* db, const std::string& sql,
+           const std::vector<std::string>& params, Format format, TableOptions table,
+           std::ostream& out, std::ostream& err) {
   auto formatter = make_formatter(format, out, table);
   bool started = false;
   auto result = storage::run_query(
-      db->get(), sql,
+      db, sql,
       [&](const std::vector<std::string>& names) {
         formatter->columns(names);
         started = true;
@@ -53,6 +48,18 @@ int run_into(const char* name, const std::string& db_path, const std::string& sq
     return kExitFailure;
   }
   return kExitOk;
+}
+
+// run_on, on db_path opened read-only.
+int run_into(const char* name, const std::string& db_path, const std::string& sql,
+             const std::vector<std::string>& params, Format format, TableOptions table,
+             std::ostream& out, std::ostream& err) {
+  auto db = storage::open_for_reading(db_path);
+  if (!db) {
+    err << name << ": " << db.error().context << "\n";
+    return kExitFailure;
+  }
+  return run_on(name, db->get(), sql, params, format, table, out, err);
 }
 
 TableOptions table_options(const OutputOptions& output) {
@@ -179,27 +186,25 @@ int links_command(const std::string& db_path, const std::string& from_url,
         << url.error().context << "\n";
     return kExitUsage;
   }
-  const std::string hash = std::to_string(common::url_id(url->spec()));
-  // The URL's urls.id: looked up by its hash in url_keys (storage/url_keys.h) since schema 4;
-  // before, the id was the hash. A database this build cannot read fails in run_into.
-  std::string id = "CAST(?1 AS INTEGER)";
-  if (auto db = storage::open_for_reading(db_path)) {
-    auto version = storage::query_int(db->get(), "PRAGMA user_version");
-    if (version && *version >= 4) {
-      id = "(SELECT id FROM url_keys_new WHERE hash = CAST(?1 AS INTEGER) UNION ALL "
-           "SELECT id FROM url_keys_mid WHERE hash = CAST(?1 AS INTEGER) UNION ALL "
-           "SELECT id FROM url_keys WHERE hash = CAST(?1 AS INTEGER))";
-    }
+  auto db = storage::open_for_reading(db_path);
+  if (!db) {
+    err << "links: " << db.error().context << "\n";
+    return kExitFailure;
   }
-  const std::string sql =
-      outgoing ? "SELECT t.url AS to_url, e.follow, p.status, p.error FROM link_edges e "
-                 "JOIN urls t ON t.id = e.to_id LEFT JOIN pages p ON p.url_id = e.to_id "
-                 "WHERE e.from_id = " +
-                     id + " ORDER BY t.url"
-               : "SELECT f.url AS from_url, f.depth FROM link_edges e "
-                 "JOIN urls f ON f.id = e.from_id WHERE e.to_id = " +
-                     id + " ORDER BY f.url";
-  return run_into("links", db_path, sql, {hash}, output.format, table_options(output), out, err);
+  auto id = storage::read_url_id(db->get(), common::url_id(url->spec()));
+  if (!id) {
+    err << "links: " << id.error().context << "\n";
+    return kExitFailure;
+  }
+  static const char* const kOut =
+      "SELECT t.url AS to_url, e.follow, p.status, p.error FROM link_edges e "
+      "JOIN urls t ON t.id = e.to_id LEFT JOIN pages p ON p.url_id = e.to_id "
+      "WHERE e.from_id = CAST(?1 AS INTEGER) ORDER BY t.url";
+  static const char* const kIn =
+      "SELECT f.url AS from_url, f.depth FROM link_edges e JOIN urls f ON f.id = e.from_id "
+      "WHERE e.to_id = CAST(?1 AS INTEGER) ORDER BY f.url";
+  return run_on("links", db->get(), outgoing ? kOut : kIn, {std::to_string(*id)}, output.format,
+                table_options(output), out, err);
 }
 
 std::string fts_query(const std::string& terms) {

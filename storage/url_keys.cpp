@@ -16,6 +16,22 @@ constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the k
 
 }  // namespace
 
+Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
+  auto version = query_int(db, "PRAGMA user_version");
+  if (!version) return version;
+  if (*version < 4) return hash;
+  auto stmt = prepare(db,
+                      "SELECT id FROM url_keys_new WHERE hash = ?1 UNION ALL "
+                      "SELECT id FROM url_keys_mid WHERE hash = ?1 UNION ALL "
+                      "SELECT id FROM url_keys WHERE hash = ?1");
+  if (!stmt) return common::error_of(stmt);
+  bind_int(stmt->get(), 1, hash);
+  const int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_ROW) return sqlite3_column_int64(stmt->get(), 0);
+  if (rc != SQLITE_DONE) return error_from_sqlite(rc, db, "read url id");
+  return std::int64_t{0};
+}
+
 Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions options) {
   options.merge_rows = std::max<std::int64_t>(1, options.merge_rows);
   if (!(options.level_ratio > 0)) options.level_ratio = UrlKeysOptions{}.level_ratio;

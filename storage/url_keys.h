@@ -43,6 +43,11 @@ struct UrlKeysOptions {
   std::size_t filter_max_bytes = 16 << 20;  // the Bloom filter's bound
 };
 
+// The urls.id of the URL with this hash, for a reader on its own connection: looked up in the
+// url_keys levels, or the hash itself in a database from before schema 4 (its ids are hashes).
+// 0 if a schema 4 database does not know the URL.
+[[nodiscard]] common::Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash);
+
 class UrlKeys {
  public:
   // `db` must have schema 4 or later and outlive the UrlKeys.

@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "storage/page_store.h"
 #include "storage/sqlite_handles.h"
+#include "storage/url_keys.h"
 
 namespace storage_test {
 
@@ -102,11 +103,7 @@ inline void exec(sqlite3* db, const std::string& sql) {
 // The urls.id the database gives `url`, looked up by the URL's hash in the url_keys levels
 // (storage/url_keys.h); 0 if it has none.
 inline std::int64_t id_of(sqlite3* db, const std::string& url) {
-  const std::string hash = std::to_string(common::url_id(url));
-  auto id = query_text(db, "SELECT id FROM url_keys_new WHERE hash = " + hash +
-                               " UNION ALL SELECT id FROM url_keys_mid WHERE hash = " + hash +
-                               " UNION ALL SELECT id FROM url_keys WHERE hash = " + hash);
-  return id ? std::stoll(*id) : 0;
+  return must(storage::read_url_id(db, common::url_id(url)));
 }
 
 // `batch` with each page's url_id set to its URL's id, as a crawl's task carries it (the
