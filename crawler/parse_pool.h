@@ -1,8 +1,8 @@
 #pragma once
 // ParsePool: the parser process's parse threads. Parsing HTML (Gumbo, link extraction, scope
 // decisions) is most of a crawl's CPU; the pool runs it on several threads while the
-// process's main thread reads results and alone talks to the store, so a crawl parses on
-// every core and its commits overlap with parsing.
+// process's main thread reads results and batches them for the writer thread (BatchWriter),
+// so a crawl parses on every core while it commits.
 //
 // Thread i works under slot i of the ParseSlots, so the coordinator can tell which page a
 // dying or hung parser was on. A parse function that throws aborts the process (as an

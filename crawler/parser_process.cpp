@@ -15,6 +15,7 @@
 
 #include "common/hash.h"
 #include "crawler/batch_policy.h"
+#include "crawler/batch_writer.h"
 #include "crawler/ipc.h"
 #include "crawler/link_filter.h"
 #include "crawler/messages.h"
@@ -104,12 +105,25 @@ CommittedTask committed_task(const FetchResult& result) {
   return done;
 }
 
+// On the writer thread, once `job` is durable: tells the coordinator, in messages of at most
+// 256 tasks (far below the packet limit). False if the coordinator cannot be told.
+bool send_committed(WriteJob& job, const storage::WriteSummary& summary) {
+  auto& tasks = job.committed.tasks;
+  for (std::size_t i = 0; i < tasks.size(); i += 256) {
+    Committed part;
+    part.urls_queued = i == 0 ? summary.urls_queued : 0;
+    auto end = std::min(tasks.size(), i + 256);
+    part.tasks.assign(std::make_move_iterator(tasks.begin() + static_cast<long>(i)),
+                      std::make_move_iterator(tasks.begin() + static_cast<long>(end)));
+    if (send_packet(kParserEventFd, encode(part), Blocking::Yes) != IoStatus::Ok) return false;
+  }
+  return true;
+}
+
 class ParserWorker {
  public:
-  ParserWorker(const CrawlOptions& options, std::unique_ptr<storage::ResultStore> store, Scope scope,
-               LinkFilter filter)
+  ParserWorker(const CrawlOptions& options, Scope scope, LinkFilter filter)
       : options_(options),
-        store_(std::move(store)),
         scope_(std::move(scope)),
         filter_(std::move(filter)),
         agent_token_(options.effective_robots_agent()),
@@ -178,15 +192,15 @@ class ParserWorker {
 
   // Adds a parsed page to the batch (main thread).
   void add(const FetchResult& result, storage::PageWrite write) {
-    if (batch_.empty()) batch_started_ms_ = monotonic_ms();
-    committed_.tasks.push_back(committed_task(result));
+    if (job_.pages.empty()) batch_started_ms_ = monotonic_ms();
+    job_.committed.tasks.push_back(committed_task(result));
     batch_bytes_ += write_bytes(write);
-    batch_.push_back(std::move(write));
+    job_.pages.push_back(std::move(write));
   }
 
-  // A robots.txt is stored at once (main thread), and its Committed goes out with the next
-  // commit, which is due at once: the origin's URLs wait for it. False if the store failed.
-  bool add_robots(const FetchResult& result) {
+  // A robots.txt goes into the next job, ahead of its pages, and makes that job due at once:
+  // the origin's URLs wait for it (main thread).
+  void add_robots(const FetchResult& result) {
     storage::RobotsRecord record;
     record.origin = origin_of(result.task.url);
     record.url = result.final_url.empty() ? result.task.url : result.final_url;
@@ -203,64 +217,41 @@ class ParserWorker {
       record.sitemaps = rules.sitemaps();
       if (record.sitemaps.size() > kMaxSitemaps) record.sitemaps.resize(kMaxSitemaps);
     }
-    if (auto r = store_->write_robots(record); !r) {
-      std::cerr << "parser: cannot store robots.txt of " << record.origin << ": "
-                << r.error().context << '\n';
-      return false;
-    }
-    committed_.tasks.push_back(committed_task(result));
-    urgent_ = true;
-    return true;
+    job_.robots.push_back(std::move(record));
+    job_.committed.tasks.push_back(committed_task(result));
   }
 
   // Due although results are still waiting (BatchPolicy); else the next idle moment commits.
   bool due(std::int64_t now_ms) const {
-    return urgent_ || policy_.due(batch_.size(), batch_bytes_, batch_started_ms_, now_ms);
+    return !job_.robots.empty() ||
+           policy_.due(job_.pages.size(), batch_bytes_, batch_started_ms_, now_ms);
   }
   // Something to commit: the next idle moment commits it.
-  bool pending() const { return urgent_ || !batch_.empty(); }
+  bool pending() const { return !job_.robots.empty() || !job_.pages.empty(); }
 
-  // Commits the batch and tells the coordinator. False if the store failed.
-  bool commit() {
-    if (batch_.empty() && committed_.tasks.empty()) return true;
-    const std::int64_t started_ms = monotonic_ms();
-    auto summary = store_->write_batch(batch_);
-    if (!summary) {
-      std::cerr << "parser: cannot store results: " << summary.error().context << '\n';
-      return false;
-    }
-    policy_.committed(batch_.size(), monotonic_ms() - started_ms);
-    committed_.urls_queued = summary->urls_queued;
-    // Split so each message stays far below the packet limit.
-    for (std::size_t i = 0; i < committed_.tasks.size(); i += 256) {
-      Committed part;
-      part.urls_queued = i == 0 ? committed_.urls_queued : 0;
-      auto end = std::min(committed_.tasks.size(), i + 256);
-      part.tasks.assign(std::make_move_iterator(committed_.tasks.begin() + static_cast<long>(i)),
-                        std::make_move_iterator(committed_.tasks.begin() + static_cast<long>(end)));
-      if (send_packet(kParserEventFd, encode(part), Blocking::Yes) != IoStatus::Ok) return false;
-    }
-    batch_.clear();
+  // The batch, for the writer; the next one starts empty.
+  WriteJob take_job() {
+    WriteJob job = std::move(job_);
+    job_ = WriteJob{};
     batch_bytes_ = 0;
-    committed_ = Committed{};
-    urgent_ = false;
-    return true;
+    return job;
+  }
+  // A job the writer finished: the next batches are sized from its time.
+  void written(const BatchWriter::Finished& finished) {
+    policy_.committed(finished.pages, finished.elapsed_ms);
   }
 
  private:
   const CrawlOptions& options_;
-  std::unique_ptr<storage::ResultStore> store_;
   Scope scope_;
   LinkFilter filter_;
   std::string agent_token_;
   parser::ExtractOptions extract_;
-  bool urgent_ = false;  // a robots.txt waits in committed_
   const FaultInjection faults_{kParserCrashOnUrlEnv, kParserHangOnUrlEnv,
                                kParserStackOverflowOnUrlEnv};
-  std::vector<storage::PageWrite> batch_;
-  Committed committed_;
+  WriteJob job_;  // the batch being filled
   std::int64_t batch_started_ms_ = 0;
-  std::size_t batch_bytes_ = 0;  // about the memory batch_ holds (write_bytes)
+  std::size_t batch_bytes_ = 0;  // about the memory job_.pages holds (write_bytes)
   BatchPolicy policy_;
 };
 
@@ -303,8 +294,13 @@ int run_parser_process(const CrawlOptions& options) {
     std::cerr << "parser: " << filter.error().context << '\n';
     return 1;
   }
-  ParserWorker worker(options, std::move(*store), Scope(*hosts, options.allow_domains),
-                      std::move(*filter));
+  ParserWorker worker(options, Scope(*hosts, options.allow_domains), std::move(*filter));
+  // The writer thread owns the store from here on: commits overlap with reading and parsing.
+  auto writer = BatchWriter::create(std::move(*store), send_committed);
+  if (!writer) {
+    std::cerr << "parser: " << writer.error().context << '\n';
+    return 1;
+  }
   auto slots = ParseSlots::attach(kParserSlotsFd);
   if (!slots) {
     std::cerr << "parser: " << slots.error().context << '\n';
@@ -333,6 +329,7 @@ int run_parser_process(const CrawlOptions& options) {
   watch(kParserListenFd);
   watch(kParserControlFd);
   watch((*pool)->wake_fd());
+  watch((*writer)->wake_fd());
   std::map<int, FrameReader> connections;
   std::map<int, common::UniqueFd> owned;
   auto accept_all = [&] {
@@ -351,11 +348,33 @@ int run_parser_process(const CrawlOptions& options) {
       watch(c);
     }
   };
+  // Learns the jobs the writer finished. False (with the reason on stderr) if it failed.
+  auto writer_ok = [&]() {
+    for (const auto& finished : (*writer)->take_finished()) worker.written(finished);
+    if (!(*writer)->failed()) return true;
+    std::cerr << "parser: " << (*writer)->error() << '\n';
+    return false;
+  };
+  // Hands the batch to the writer, first waiting for it if it is still on the last one.
+  // False if the writer failed.
+  auto commit = [&]() {
+    if (!worker.pending()) return writer_ok();
+    (*writer)->wait_idle();
+    if (!writer_ok()) return false;
+    (*writer)->submit(worker.take_job());
+    return true;
+  };
+  // Everything handed over and written: before the process exits.
+  auto commit_all = [&]() {
+    if (!commit()) return false;
+    (*writer)->wait_idle();
+    return writer_ok();
+  };
   // Parsed pages into the batch; commits when the batch is due. False if the store failed.
   auto take_parsed = [&]() {
     for (auto& done : (*pool)->take_done()) {
       worker.add(done.result, std::move(done.write));
-      if (worker.due(monotonic_ms()) && !worker.commit()) return false;
+      if (worker.due(monotonic_ms()) && !commit()) return false;
     }
     return true;
   };
@@ -364,12 +383,13 @@ int run_parser_process(const CrawlOptions& options) {
   std::string message;
   FetchResult result;
   for (;;) {
-    // Nothing to read and no page being parsed: an idle moment, commit now.
-    const bool idle_commit = worker.pending() && (*pool)->in_progress() == 0;
+    // Nothing to read, no page being parsed and the writer free: an idle moment, commit now.
+    // (While the writer is busy, its wake_fd ends the wait when it is done.)
+    const bool idle_commit = worker.pending() && (*pool)->in_progress() == 0 && !(*writer)->busy();
     epoll_event events[64];
     int n = ::epoll_wait(epoll.get(), events, 64, idle_commit ? 0 : 1000);
     if (n == 0 && idle_commit) {
-      if (!worker.commit()) return 1;
+      if (!commit()) return 1;
       continue;
     }
     for (int i = 0; i < n; ++i) {
@@ -378,13 +398,15 @@ int run_parser_process(const CrawlOptions& options) {
         accept_all();
       } else if (fd == (*pool)->wake_fd()) {
         if (!take_parsed()) return 1;
+      } else if (fd == (*writer)->wake_fd()) {
+        if (!writer_ok()) return 1;
       } else if (fd == kParserControlFd) {
         IoStatus st = recv_packet(kParserControlFd, message, Blocking::No);
         if (st == IoStatus::Closed || st == IoStatus::Error) {
           // The coordinator is gone: keep what we have and exit.
           (*pool)->wait_until_unparsed(0);
           for (auto& done : (*pool)->take_done()) worker.add(done.result, std::move(done.write));
-          worker.commit();
+          commit_all();
           return 1;
         }
         if (st == IoStatus::Ok && message_type(message) == static_cast<std::uint8_t>(MessageType::Stop)) {
@@ -401,7 +423,7 @@ int run_parser_process(const CrawlOptions& options) {
             continue;
           }
           if (result.task.kind == TaskKind::Robots) {
-            if (!worker.add_robots(result)) return 1;
+            worker.add_robots(result);
             continue;
           }
           if ((*pool)->in_progress() >= max_in_progress) {
@@ -424,11 +446,11 @@ int run_parser_process(const CrawlOptions& options) {
         }
       }
     }
-    if (worker.due(monotonic_ms()) && !worker.commit()) return 1;
+    if (worker.due(monotonic_ms()) && !commit()) return 1;
     // Stop once told to, every fetcher has closed its connection (their results are in) and
     // every page is parsed.
     if (stopping && connections.empty() && (*pool)->in_progress() == 0) {
-      return worker.commit() ? 0 : 1;
+      return commit_all() ? 0 : 1;
     }
   }
 }

@@ -1,0 +1,121 @@
+#include "crawler/batch_writer.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "crawler/ipc.h"
+
+namespace crawler {
+
+common::Result<std::unique_ptr<BatchWriter>> BatchWriter::create(
+    std::unique_ptr<storage::ResultStore> store, DoneFunction done) {
+  if (!store) return common::make_error(common::ErrorCode::BadInput, "batch writer: no store");
+  common::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) {
+    return common::make_error(common::ErrorCode::Io,
+                              std::string("eventfd: ") + std::strerror(errno));
+  }
+  std::unique_ptr<BatchWriter> writer(
+      new BatchWriter(std::move(store), std::move(done), std::move(wake)));
+  try {
+    writer->thread_ = std::thread(&BatchWriter::run, writer.get());
+  } catch (const std::exception& e) {  // std::system_error: no thread
+    return common::make_error(common::ErrorCode::Io, std::string("writer thread: ") + e.what());
+  }
+  return writer;
+}
+
+BatchWriter::~BatchWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  job_ready_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BatchWriter::submit(WriteJob job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (job_ || failed_) return;  // misuse, or a failed writer: the job is dropped unreported
+    job_ = std::move(job);
+  }
+  job_ready_.notify_one();
+}
+
+bool BatchWriter::busy() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return job_.has_value();
+}
+
+bool BatchWriter::failed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failed_;
+}
+
+std::string BatchWriter::error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return error_;
+}
+
+bool BatchWriter::wait_idle() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_.wait(lock, [this] { return !job_; });
+  return !failed_;
+}
+
+std::vector<BatchWriter::Finished> BatchWriter::take_finished() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Reset the eventfd under the lock that guards finished_, as run() signals it.
+  std::uint64_t count = 0;
+  (void)!::read(wake_.get(), &count, sizeof count);
+  std::vector<Finished> out;
+  out.swap(finished_);
+  return out;
+}
+
+std::optional<std::string> BatchWriter::write(WriteJob& job, Finished& finished) {
+  for (const auto& record : job.robots) {
+    if (auto r = store_->write_robots(record); !r) {
+      return "cannot store robots.txt of " + record.origin + ": " + r.error().context;
+    }
+  }
+  const std::int64_t started_ms = monotonic_ms();
+  auto summary = store_->write_batch(job.pages);
+  if (!summary) return "cannot store results: " + summary.error().context;
+  finished.pages = job.pages.size();
+  finished.elapsed_ms = monotonic_ms() - started_ms;
+  if (!done_(job, *summary)) return "cannot report a commit to the coordinator";
+  return std::nullopt;
+}
+
+void BatchWriter::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    job_ready_.wait(lock, [this] { return stopping_ || job_.has_value(); });
+    if (!job_) return;  // stopping, nothing in hand
+    // The job stays in job_ (busy) while it is written; only this thread touches it then.
+    WriteJob& job = *job_;
+    lock.unlock();
+    Finished finished;
+    std::optional<std::string> error = write(job, finished);
+    lock.lock();
+    job_.reset();
+    if (error) {
+      failed_ = true;
+      error_ = std::move(*error);
+    } else {
+      finished_.push_back(finished);
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+    idle_.notify_all();
+    if (failed_) return;
+  }
+}
+
+}  // namespace crawler
