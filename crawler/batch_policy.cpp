@@ -34,6 +34,10 @@ bool BatchPolicy::due(std::size_t pages, std::size_t bytes, std::int64_t started
          now_ms - started_ms >= limits_.max_wait_ms;
 }
 
+bool BatchPolicy::full(std::size_t pages, std::size_t bytes) const {
+  return pages > 0 && (pages >= page_limit_ || bytes >= limits_.max_bytes);
+}
+
 void BatchPolicy::committed(std::size_t pages, std::int64_t elapsed_ms) {
   if (pages == 0) return;
   const double ms_per_page = static_cast<double>(std::max<std::int64_t>(1, elapsed_ms)) /

@@ -38,6 +38,10 @@ class BatchPolicy {
   bool due(std::size_t pages, std::size_t bytes, std::int64_t started_ms,
            std::int64_t now_ms) const;
 
+  // Whether the batch has reached its size limits (pages or bytes), the ones that bound its
+  // memory: a batch that is due only by age may wait for the writer, a full one may not grow.
+  bool full(std::size_t pages, std::size_t bytes) const;
+
   // After a commit of `pages` pages that took `elapsed_ms`: adapts the page limit so that
   // the next commit is expected to take about commit_budget_ms, at most doubling it at once.
   void committed(std::size_t pages, std::int64_t elapsed_ms);

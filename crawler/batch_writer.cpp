@@ -38,13 +38,14 @@ BatchWriter::~BatchWriter() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BatchWriter::submit(WriteJob job) {
+bool BatchWriter::submit(WriteJob job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (job_ || failed_) return;  // misuse, or a failed writer: the job is dropped unreported
+    if (job_ || failed_) return false;
     job_ = std::move(job);
   }
   job_ready_.notify_one();
+  return true;
 }
 
 bool BatchWriter::busy() const {
@@ -55,6 +56,11 @@ bool BatchWriter::busy() const {
 bool BatchWriter::failed() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return failed_;
+}
+
+bool BatchWriter::unreported() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return unreported_;
 }
 
 std::string BatchWriter::error() const {
@@ -89,7 +95,15 @@ std::optional<std::string> BatchWriter::write(WriteJob& job, Finished& finished)
   if (!summary) return "cannot store results: " + summary.error().context;
   finished.pages = job.pages.size();
   finished.elapsed_ms = monotonic_ms() - started_ms;
-  if (!done_(job, *summary)) return "cannot report a commit to the coordinator";
+  bool report;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    report = !unreported_;
+  }
+  if (report && !done_(job, *summary)) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    unreported_ = true;
+  }
   return std::nullopt;
 }
 
@@ -102,7 +116,12 @@ void BatchWriter::run() {
     WriteJob& job = *job_;
     lock.unlock();
     Finished finished;
-    std::optional<std::string> error = write(job, finished);
+    std::optional<std::string> error;
+    try {
+      error = write(job, finished);
+    } catch (const std::exception& e) {  // std::bad_alloc, from the store or the report
+      error = std::string("writer: ") + e.what();
+    }
     lock.lock();
     job_.reset();
     if (error) {

@@ -11,9 +11,11 @@
 // at most two batches are in memory, each bounded by BatchPolicy.
 //
 // Once a job is durable the writer calls `done` on its own thread (the parser sends the
-// coordinator its Committed messages from there, in commit order). A store error, or `done`
-// returning false, stops the writer: failed() turns true, the job is not reported, and the
-// process should exit (the coordinator requeues what was not committed).
+// coordinator its Committed messages from there, in commit order). A store error (or an
+// exception from the store) stops the writer: failed() turns true, the job is not reported,
+// and the process should exit (the coordinator requeues what was not committed). If `done`
+// returns false (the coordinator is gone) the writer goes on writing the jobs it is given,
+// without calling `done` again: a parser whose coordinator died keeps what it has.
 
 #include <condition_variable>
 #include <cstddef>
@@ -41,7 +43,7 @@ struct WriteJob {
 
 class BatchWriter {
  public:
-  // On the writer thread, after `job` is durable; false stops the writer (failed()).
+  // On the writer thread, after `job` is durable; false: not called again (unreported()).
   using DoneFunction = std::function<bool(WriteJob& job, const storage::WriteSummary& summary)>;
 
   // A written job: how many pages and how long its write_batch took (for BatchPolicy).
@@ -56,12 +58,15 @@ class BatchWriter {
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
 
-  // Hands a job to the writer. Only while !busy(); never blocks.
-  void submit(WriteJob job);
+  // Hands a job to the writer; never blocks. False, and the job is not taken, while busy()
+  // or after failed().
+  [[nodiscard]] bool submit(WriteJob job);
   // A job is submitted and not yet written (or failed).
   bool busy() const;
   // A job failed; the writer takes no more. error() says why.
   bool failed() const;
+  // `done` returned false once: later jobs are written but not reported.
+  bool unreported() const;
   std::string error() const;
   // Blocks until the writer is not busy. False if it failed.
   bool wait_idle();
@@ -87,6 +92,7 @@ class BatchWriter {
   std::vector<Finished> finished_;
   std::string error_;
   bool failed_ = false;
+  bool unreported_ = false;
   bool stopping_ = false;
   std::thread thread_;  // last: it uses everything above
 };

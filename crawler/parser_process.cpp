@@ -229,6 +229,8 @@ class ParserWorker {
   }
   // Something to commit: the next idle moment commits it.
   bool pending() const { return !job_.robots.empty() || !job_.pages.empty(); }
+  // At its size limit: must not grow while the writer finishes the last batch.
+  bool full() const { return policy_.full(job_.pages.size(), batch_bytes_); }
 
   // The batch, for the writer; the next one starts empty.
   WriteJob take_job() {
@@ -355,18 +357,26 @@ int run_parser_process(const CrawlOptions& options) {
     std::cerr << "parser: " << (*writer)->error() << '\n';
     return false;
   };
-  // Hands the batch to the writer, first waiting for it if it is still on the last one.
+  // Hands the batch to the writer. If the writer is still on the last one, waits for it
+  // only when `wait` (the batch is full, or the process is about to exit); otherwise the
+  // batch goes on filling and the writer's wake_fd brings the loop back when it is free.
   // False if the writer failed.
-  auto commit = [&]() {
+  auto commit = [&](bool wait) {
     if (!worker.pending()) return writer_ok();
-    (*writer)->wait_idle();
+    if ((*writer)->busy()) {
+      if (!wait) return writer_ok();
+      (*writer)->wait_idle();
+    }
     if (!writer_ok()) return false;
-    (*writer)->submit(worker.take_job());
+    if (!(*writer)->submit(worker.take_job())) {  // cannot happen: it was idle
+      std::cerr << "parser: the writer refused a batch\n";
+      return false;
+    }
     return true;
   };
   // Everything handed over and written: before the process exits.
   auto commit_all = [&]() {
-    if (!commit()) return false;
+    if (!commit(true)) return false;
     (*writer)->wait_idle();
     return writer_ok();
   };
@@ -374,7 +384,7 @@ int run_parser_process(const CrawlOptions& options) {
   auto take_parsed = [&]() {
     for (auto& done : (*pool)->take_done()) {
       worker.add(done.result, std::move(done.write));
-      if (worker.due(monotonic_ms()) && !commit()) return false;
+      if (worker.due(monotonic_ms()) && !commit(worker.full())) return false;
     }
     return true;
   };
@@ -389,7 +399,7 @@ int run_parser_process(const CrawlOptions& options) {
     epoll_event events[64];
     int n = ::epoll_wait(epoll.get(), events, 64, idle_commit ? 0 : 1000);
     if (n == 0 && idle_commit) {
-      if (!commit()) return 1;
+      if (!commit(false)) return 1;
       continue;
     }
     for (int i = 0; i < n; ++i) {
@@ -446,7 +456,7 @@ int run_parser_process(const CrawlOptions& options) {
         }
       }
     }
-    if (worker.due(monotonic_ms()) && !commit()) return 1;
+    if (worker.due(monotonic_ms()) && !commit(worker.full())) return 1;
     // Stop once told to, every fetcher has closed its connection (their results are in) and
     // every page is parsed.
     if (stopping && connections.empty() && (*pool)->in_progress() == 0) {

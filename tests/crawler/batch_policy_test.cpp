@@ -30,18 +30,19 @@ TEST_CASE("batch_policy: a batch is due at the first limit it reaches", "[crawle
   struct Row {
     std::size_t pages, bytes;
     std::int64_t age_ms;
-    bool due;
+    bool due, full;  // full: a size limit, which bounds memory (the age does not)
   };
   const Row rows[] = {
-      {0, 5000, 9000, false},  // nothing to commit, whatever the clock says
-      {1, 0, 0, false},        {99, 999, 4999, false},
-      {100, 0, 0, true},       // the page limit (first_pages before any commit was timed)
-      {1, 1000, 0, true},      // the byte limit
-      {1, 0, 5000, true},      // the oldest page waited max_wait_ms
+      {0, 5000, 9000, false, false},  // nothing to commit, whatever the clock says
+      {1, 0, 0, false, false},       {99, 999, 4999, false, false},
+      {100, 0, 0, true, true},    // the page limit (first_pages before any commit was timed)
+      {1, 1000, 0, true, true},   // the byte limit
+      {1, 0, 5000, true, false},  // the oldest page waited max_wait_ms: due, not full
   };
   for (const auto& row : rows) {
     CAPTURE(row.pages, row.bytes, row.age_ms);
     CHECK(policy.due(row.pages, row.bytes, 1000, 1000 + row.age_ms) == row.due);
+    CHECK(policy.full(row.pages, row.bytes) == row.full);
   }
 }
 
