@@ -42,8 +42,9 @@ constexpr std::size_t kMaxSitemaps = 1000;  // Sitemap lines stored per robots.t
 constexpr int kParserCacheKiB = 96 * 1024;
 // WAL size at which it is checkpointed (SQLite's default is 1000 pages, 4 MiB with 4 KiB
 // pages): a longer WAL lets a page written many times be copied back once, and fsyncs less
-// often. SQLite counts it in pages, so it is divided by the database's page size.
-constexpr std::int64_t kParserWalAutocheckpointBytes = std::int64_t{64} << 20;
+// often. SQLite counts it in pages, so it is divided by the database's page size. The
+// checkpoints run on a thread of their own (PageStoreOptions::checkpoint_pages).
+constexpr std::int64_t kParserWalCheckpointBytes = std::int64_t{64} << 20;
 
 bool has_token(std::string_view list, std::string_view token) {
   std::string lower(list);
@@ -270,9 +271,7 @@ int run_parser_process(const CrawlOptions& options) {
     std::cerr << "parser: " << (page_size ? "no page size" : page_size.error().context) << '\n';
     return 1;
   }
-  const std::string tuning = "PRAGMA cache_size = -" + std::to_string(kParserCacheKiB) +
-                             "; PRAGMA wal_autocheckpoint = " +
-                             std::to_string(kParserWalAutocheckpointBytes / *page_size) + ";";
+  const std::string tuning = "PRAGMA cache_size = -" + std::to_string(kParserCacheKiB);
   if (auto r = storage::exec(db->get(), tuning); !r) {
     std::cerr << "parser: " << r.error().context << '\n';
     return 1;
@@ -286,6 +285,7 @@ int run_parser_process(const CrawlOptions& options) {
   store_options.max_depth = options.max_depth;
   store_options.max_pages_per_host = options.max_pages_per_host;
   store_options.max_query_variants = options.max_query_variants;
+  store_options.checkpoint_pages = static_cast<int>(kParserWalCheckpointBytes / *page_size);
   auto store = storage::SqlitePageStore::create(std::move(*db), store_options);
   if (!store) {
     std::cerr << "parser: " << store.error().context << '\n';

@@ -52,6 +52,11 @@ std::uint64_t path_key(std::string_view url) {
 Result<std::unique_ptr<SqlitePageStore>> SqlitePageStore::create(SqliteDb db,
                                                                   PageStoreOptions options) {
   std::unique_ptr<SqlitePageStore> store(new SqlitePageStore(std::move(db), options));
+  if (options.checkpoint_pages > 0) {
+    auto checkpointer = WalCheckpointer::create(store->db_.get(), options.checkpoint_pages);
+    if (!checkpointer) return common::error_of(checkpointer);
+    store->checkpointer_ = std::move(*checkpointer);
+  }
   auto keys = UrlKeys::create(store->db_.get());
   if (!keys) return common::error_of(keys);
   store->keys_ = std::move(*keys);

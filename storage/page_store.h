@@ -15,6 +15,7 @@
 #include "storage/robots_store.h"
 #include "storage/sqlite_handles.h"
 #include "storage/url_keys.h"
+#include "storage/wal_checkpointer.h"
 
 namespace storage {
 
@@ -76,6 +77,9 @@ struct PageStoreOptions {
                                           // ("max_pages_per_host")
   std::int64_t max_query_variants = 0;    // URLs with a query per scheme://host/path, a trap
                                           // guard; 0: unlimited ("query_variants")
+  int checkpoint_pages = 0;               // > 0: checkpoint the WAL past this many pages on a
+                                          // thread of its own (WalCheckpointer); 0: SQLite's
+                                          // auto-checkpoint, on the committing thread
 };
 
 // Not thread-safe: one per process. The database must be open for writing (schema.h).
@@ -140,6 +144,7 @@ class SqlitePageStore final : public ResultStore {
   void release_batch();
 
   SqliteDb db_;  // declared first: the statements below must die before it
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // null unless options_.checkpoint_pages
   PageStoreOptions options_;
   std::unique_ptr<UrlKeys> keys_;
   std::unordered_map<std::string, std::int64_t> per_host_;        // when max_pages_per_host

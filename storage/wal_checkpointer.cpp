@@ -1,0 +1,128 @@
+#include "storage/wal_checkpointer.h"
+
+#include <utility>
+
+namespace storage {
+
+common::Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::create(sqlite3* writer,
+                                                                         int pages) {
+  const char* path = writer != nullptr ? sqlite3_db_filename(writer, "main") : nullptr;
+  if (path == nullptr || *path == '\0' || pages < 1) {
+    return common::make_error(common::ErrorCode::BadInput,
+                              "wal checkpointer: needs a database file and a page count");
+  }
+  auto own = open_db(path, OpenMode::ReadWrite);
+  if (!own) return common::error_of(own);
+  // The checkpoint's fsyncs are what synchronous = NORMAL asks of a WAL database. And a
+  // connection that has not read the database yet has not opened its WAL either: its
+  // checkpoints would do nothing (pnLog = -1). Read the schema, then make sure.
+  if (auto r = exec(own->get(), "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_schema");
+      !r) {
+    return common::error_of(r);
+  }
+  int log = -1;
+  const int rc =
+      sqlite3_wal_checkpoint_v2(own->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, nullptr);
+  if (rc != SQLITE_OK || log < 0) {
+    return common::make_error(common::ErrorCode::Storage,
+                              "wal checkpointer: the database is not in WAL mode");
+  }
+  std::unique_ptr<WalCheckpointer> self(new WalCheckpointer(writer, std::move(*own), pages));
+  try {
+    self->thread_ = std::thread(&WalCheckpointer::run, self.get());
+  } catch (const std::exception& e) {  // std::system_error: no thread
+    return common::make_error(common::ErrorCode::Io, std::string("checkpoint thread: ") + e.what());
+  }
+  // Replaces auto-checkpoint (sqlite3_wal_autocheckpoint installs a hook of its own). A
+  // rollback ends a transaction too, one that may have reset the WAL before it spilled pages.
+  sqlite3_wal_hook(writer, &WalCheckpointer::on_commit, self.get());
+  sqlite3_rollback_hook(writer, &WalCheckpointer::on_rollback, self.get());
+  return self;
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  if (!thread_.joinable()) return;  // create() failed before the hook was installed
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  // Replaces our hook (sqlite3_wal_autocheckpoint installs SQLite's own).
+  sqlite3_rollback_hook(writer_, nullptr, nullptr);
+  sqlite3_wal_autocheckpoint(writer_, pages_);
+}
+
+WalCheckpointer::Stats WalCheckpointer::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+int WalCheckpointer::on_commit(void* self, sqlite3*, const char*, int wal_pages) noexcept {
+  try {
+    static_cast<WalCheckpointer*>(self)->commit_hook(wal_pages);
+  } catch (...) {  // std::system_error from a mutex: skip this one, the next commit retries
+  }
+  return SQLITE_OK;
+}
+
+void WalCheckpointer::on_rollback(void* self) noexcept {
+  try {
+    auto* checkpointer = static_cast<WalCheckpointer*>(self);
+    std::lock_guard<std::mutex> lock(checkpointer->mutex_);
+    if (checkpointer->commits_since_complete_ < 2) ++checkpointer->commits_since_complete_;
+    if (checkpointer->requested_ && checkpointer->may_start()) checkpointer->wake_.notify_one();
+  } catch (...) {  // std::system_error from a mutex: the next commit counts
+  }
+}
+
+// Under mutex_: no transaction can be resetting the WAL now (see the header).
+bool WalCheckpointer::may_start() const { return parked_ || commits_since_complete_ >= 2; }
+
+void WalCheckpointer::commit_hook(int wal_pages) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (commits_since_complete_ < 2) ++commits_since_complete_;
+  if (wal_pages >= 4 * pages_) {
+    // Park between transactions until a checkpoint that starts now has finished.
+    const std::int64_t target = started_ + 1;
+    parked_ = true;
+    requested_ = true;
+    ++stats_.parks;
+    wake_.notify_one();
+    finished_.wait(lock, [&] { return stopping_ || done_ >= target; });
+    parked_ = false;
+  } else if (wal_pages >= pages_) {
+    requested_ = true;
+  }
+  if (requested_ && may_start()) wake_.notify_one();  // else a later commit wakes it
+}
+
+void WalCheckpointer::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || (requested_ && may_start()); });
+    if (stopping_) break;
+    requested_ = false;
+    const std::int64_t number = ++started_;
+    lock.unlock();
+    int log = -1, copied = -1;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(own_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    lock.lock();
+    done_ = number;
+    ++stats_.checkpoints;
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) ++stats_.errors;
+    if (copied > 0) stats_.frames += copied;
+    // Every frame copied (or no WAL to speak of): the next transaction to begin may reset
+    // the WAL, so the next checkpoint waits for two commits. An error counts as complete
+    // too: that only delays the next one.
+    if (rc != SQLITE_OK || log < 0 || copied >= log) {
+      commits_since_complete_ = 0;
+      if (rc == SQLITE_OK) ++stats_.complete;
+    }
+    finished_.notify_all();
+  }
+  finished_.notify_all();  // a parked writer stops waiting
+}
+
+}  // namespace storage
