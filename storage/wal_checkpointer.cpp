@@ -1,5 +1,6 @@
 #include "storage/wal_checkpointer.h"
 
+#include <iostream>
 #include <utility>
 
 namespace storage {
@@ -33,10 +34,8 @@ common::Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::create(sqlite3
   } catch (const std::exception& e) {  // std::system_error: no thread
     return common::make_error(common::ErrorCode::Io, std::string("checkpoint thread: ") + e.what());
   }
-  // Replaces auto-checkpoint (sqlite3_wal_autocheckpoint installs a hook of its own). A
-  // rollback ends a transaction too, one that may have reset the WAL before it spilled pages.
+  // Replaces auto-checkpoint (sqlite3_wal_autocheckpoint installs a hook of its own).
   sqlite3_wal_hook(writer, &WalCheckpointer::on_commit, self.get());
-  sqlite3_rollback_hook(writer, &WalCheckpointer::on_rollback, self.get());
   return self;
 }
 
@@ -49,7 +48,6 @@ WalCheckpointer::~WalCheckpointer() {
   wake_.notify_all();
   thread_.join();
   // Replaces our hook (sqlite3_wal_autocheckpoint installs SQLite's own).
-  sqlite3_rollback_hook(writer_, nullptr, nullptr);
   sqlite3_wal_autocheckpoint(writer_, pages_);
 }
 
@@ -66,34 +64,25 @@ int WalCheckpointer::on_commit(void* self, sqlite3*, const char*, int wal_pages)
   return SQLITE_OK;
 }
 
-void WalCheckpointer::on_rollback(void* self) noexcept {
-  try {
-    auto* checkpointer = static_cast<WalCheckpointer*>(self);
-    std::lock_guard<std::mutex> lock(checkpointer->mutex_);
-    if (checkpointer->commits_since_complete_ < 2) ++checkpointer->commits_since_complete_;
-    if (checkpointer->requested_ && checkpointer->may_start()) checkpointer->wake_.notify_one();
-  } catch (...) {  // std::system_error from a mutex: the next commit counts
-  }
-}
-
 // Under mutex_: no transaction can be resetting the WAL now (see the header).
-bool WalCheckpointer::may_start() const { return parked_ || commits_since_complete_ >= 2; }
+bool WalCheckpointer::may_start() const { return park_pending_ || commits_since_complete_ >= 2; }
 
 void WalCheckpointer::commit_hook(int wal_pages) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (commits_since_complete_ < 2) ++commits_since_complete_;
   if (wal_pages >= 4 * pages_) {
-    // Park between transactions until a checkpoint that starts now has finished.
+    // Park between transactions until a checkpoint that starts now has finished. The
+    // permission to start it at once is for that one checkpoint (the thread clears it).
     const std::int64_t target = started_ + 1;
-    parked_ = true;
+    park_pending_ = true;
     requested_ = true;
     ++stats_.parks;
     wake_.notify_one();
     finished_.wait(lock, [&] { return stopping_ || done_ >= target; });
-    parked_ = false;
-  } else if (wal_pages >= pages_) {
-    requested_ = true;
+    park_pending_ = false;  // normally cleared already, by the thread
+    return;
   }
+  if (wal_pages >= pages_) requested_ = true;
   if (requested_ && may_start()) wake_.notify_one();  // else a later commit wakes it
 }
 
@@ -103,6 +92,7 @@ void WalCheckpointer::run() {
     wake_.wait(lock, [this] { return stopping_ || (requested_ && may_start()); });
     if (stopping_) break;
     requested_ = false;
+    park_pending_ = false;
     const std::int64_t number = ++started_;
     lock.unlock();
     int log = -1, copied = -1;
@@ -111,8 +101,11 @@ void WalCheckpointer::run() {
     lock.lock();
     done_ = number;
     ++stats_.checkpoints;
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) ++stats_.errors;
-    if (copied > 0) stats_.frames += copied;
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && ++stats_.errors == 1) {
+      // Once: the next commits retry, and past 4 x pages_ every commit waits for a retry.
+      std::cerr << "crawler: WAL checkpoint failed: " << sqlite3_errstr(rc)
+                << " (the WAL grows until one succeeds)\n";
+    }
     // Every frame copied (or no WAL to speak of): the next transaction to begin may reset
     // the WAL, so the next checkpoint waits for two commits. An error counts as complete
     // too: that only delays the next one.

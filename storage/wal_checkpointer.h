@@ -10,28 +10,34 @@
 //
 // SQLite's WAL-reset race. SQLite before 3.51.3 (Debian 12 has 3.40.1) can lose committed
 // pages if a checkpoint *starts* while another connection's transaction resets the WAL
-// (sqlite.org/wal.html#walresetbug). A transaction resets the WAL when it begins with every
-// frame already copied, i.e. only the first write transaction to begin after a *complete*
-// checkpoint. The writing connection is used by one thread, so its transactions run one after
-// the other, and this class never lets a checkpoint start while such a reset may be running:
+// (sqlite.org/wal.html#walresetbug; SQLite's test/walrestart.test). A transaction resets the
+// WAL when it writes its first frames having begun with every frame copied (read-lock 0):
+// after a complete checkpoint, only the first transaction that commits frames can, and once
+// it has, no other can until the next complete checkpoint. The writing connection is used
+// by one thread, so its transactions run one after the other, and this class never lets a
+// checkpoint start while such a reset may be running:
 //   - the writer's own connection never checkpoints (no auto-checkpoint, nothing inline);
-//   - after a checkpoint that copied every frame, the next one starts only once two commits
-//     have been seen since it returned (the commit in progress when it returned, which began
-//     before it completed and so did not reset, and the next, which may have reset and has
-//     finished), or while the writer is parked in the hook (below), between transactions;
-//   - an incomplete checkpoint leaves frames uncopied, so no transaction can reset before
-//     the next checkpoint, which may start at once.
+//   - after a complete checkpoint (or one that failed), the next starts only once the WAL
+//     hook has reported two commits since it returned: the second comes from a transaction
+//     that began after the first had committed frames, so the transaction that could reset
+//     has ended. Only commits count: a rollback (no hook) leaves the WAL resettable;
+//   - or once, at once, while the writer is parked in its hook between transactions (below).
+// An incomplete checkpoint leaves frames uncopied, so no transaction can reset until a later
+// complete one; the count is not reset then.
 // Bound: the WAL restarts only when a transaction begins after a complete checkpoint, which a
 // busy writer seldom allows while the thread copies. So a commit that leaves 4 x `pages`
 // frames parks the writer in the hook until a checkpoint started after that commit has
-// finished: with no commit beside it, that checkpoint copies everything (unless a reader's
-// snapshot holds frames back, as with auto-checkpoint), and the next transaction restarts
-// the WAL.
+// finished: with no commit beside it, that checkpoint copies everything, and the next
+// transaction restarts the WAL. A reader holding an older snapshot, or a read slot when the
+// restart is tried, holds it back, as it does with auto-checkpoint; then the WAL grows by a
+// commit each time, and each such commit waits for a checkpoint. The WAL file is not
+// truncated when it restarts: on disk it stays at its largest size.
 //
-// Only the writing connection may write to the database while a WalCheckpointer is attached
-// (the crawl's rule: the parser is the only writer). Destroy it before closing the writing
-// connection: the destructor stops the thread and gives that connection back SQLite's
-// auto-checkpoint at the same threshold.
+// While a WalCheckpointer is attached, no other connection may write to the database or
+// checkpoint it (the crawl's rule: the parser is the only writer; `crawler query` and the
+// coordinator read only; a `PRAGMA wal_checkpoint` from elsewhere would reopen the race).
+// Destroy it while the writing connection is idle, before closing it: the destructor stops the
+// thread and gives that connection back SQLite's auto-checkpoint at the same threshold.
 
 #include <sqlite3.h>
 
@@ -60,7 +66,6 @@ class WalCheckpointer {
   struct Stats {
     std::int64_t checkpoints = 0;  // run by the thread
     std::int64_t complete = 0;     // of them, those that copied every frame
-    std::int64_t frames = 0;       // copied, summed over the checkpoints
     std::int64_t errors = 0;       // checkpoints that returned an error (retried later)
     std::int64_t parks = 0;        // commits that waited for a checkpoint (4 x pages)
   };
@@ -70,7 +75,6 @@ class WalCheckpointer {
   WalCheckpointer(sqlite3* writer, SqliteDb own, int pages)
       : writer_(writer), own_(std::move(own)), pages_(pages) {}
   static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages) noexcept;
-  static void on_rollback(void* self) noexcept;
   void commit_hook(int wal_pages);
   bool may_start() const;  // under mutex_
   void run();
@@ -82,8 +86,10 @@ class WalCheckpointer {
   std::condition_variable wake_, finished_;
   bool requested_ = false;
   bool stopping_ = false;
-  bool parked_ = false;                  // the writer waits in its hook, between transactions
-  int commits_since_complete_ = 2;       // transactions ended since a complete checkpoint returned
+  bool park_pending_ = false;  // the writer waits in its hook: one checkpoint may start now
+  // Commits (WAL hook calls) since a complete checkpoint returned. 0 at first: the check in
+  // create() may have completed the WAL.
+  int commits_since_complete_ = 0;
   std::int64_t started_ = 0, done_ = 0;  // checkpoints started / finished, numbered
   Stats stats_;
   std::thread thread_;  // last: it uses everything above
