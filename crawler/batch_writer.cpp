@@ -1,10 +1,5 @@
 #include "crawler/batch_writer.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "crawler/ipc.h"
@@ -14,13 +9,10 @@ namespace crawler {
 common::Result<std::unique_ptr<BatchWriter>> BatchWriter::create(
     std::unique_ptr<storage::ResultStore> store, DoneFunction done) {
   if (!store) return common::make_error(common::ErrorCode::BadInput, "batch writer: no store");
-  common::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake.valid()) {
-    return common::make_error(common::ErrorCode::Io,
-                              std::string("eventfd: ") + std::strerror(errno));
-  }
+  auto wake = make_wake_fd();
+  if (!wake) return common::error_of(wake);
   std::unique_ptr<BatchWriter> writer(
-      new BatchWriter(std::move(store), std::move(done), std::move(wake)));
+      new BatchWriter(std::move(store), std::move(done), std::move(*wake)));
   try {
     writer->thread_ = std::thread(&BatchWriter::run, writer.get());
   } catch (const std::exception& e) {  // std::system_error: no thread
@@ -77,8 +69,7 @@ bool BatchWriter::wait_idle() {
 std::vector<BatchWriter::Finished> BatchWriter::take_finished() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Reset the eventfd under the lock that guards finished_, as run() signals it.
-  std::uint64_t count = 0;
-  (void)!::read(wake_.get(), &count, sizeof count);
+  clear_wake_fd(wake_.get());
   std::vector<Finished> out;
   out.swap(finished_);
   return out;
@@ -130,8 +121,7 @@ void BatchWriter::run() {
     } else {
       finished_.push_back(finished);
     }
-    const std::uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof one);
+    signal_wake_fd(wake_.get());
     idle_.notify_all();
     if (failed_) return;
   }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -252,6 +253,25 @@ bool FrameReader::next(std::string_view& frame) {
 void set_nonblocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL, 0);
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+common::Result<common::UniqueFd> make_wake_fd() {
+  common::UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!fd.valid()) {
+    return common::make_error(common::ErrorCode::Io,
+                              std::string("eventfd: ") + std::strerror(errno));
+  }
+  return fd;
+}
+
+void signal_wake_fd(int fd) {
+  const std::uint64_t one = 1;
+  (void)!::write(fd, &one, sizeof one);
+}
+
+void clear_wake_fd(int fd) {
+  std::uint64_t count = 0;
+  (void)!::read(fd, &count, sizeof count);
 }
 
 std::int64_t monotonic_ms() {

@@ -112,6 +112,13 @@ class FrameReader {
 };
 
 void set_nonblocking(int fd);
+
+// A wake-up fd, so that one thread can end another's epoll_wait: a non-blocking eventfd.
+// signal_wake_fd makes it readable; clear_wake_fd makes it unreadable again.
+[[nodiscard]] common::Result<common::UniqueFd> make_wake_fd();
+void signal_wake_fd(int fd);
+void clear_wake_fd(int fd);
+
 std::int64_t monotonic_ms();
 double unix_time_s();
 

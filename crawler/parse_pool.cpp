@@ -1,6 +1,5 @@
 #include "crawler/parse_pool.h"
 
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,12 +21,9 @@ common::Result<std::unique_ptr<ParsePool>> ParsePool::create(int threads, ParseF
                               "parse threads: " + std::to_string(threads) + " is not in 1.." +
                                   std::to_string(max_threads));
   }
-  common::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake.valid()) {
-    return common::make_error(common::ErrorCode::Io,
-                              std::string("eventfd: ") + std::strerror(errno));
-  }
-  std::unique_ptr<ParsePool> pool(new ParsePool(std::move(parse), slots, std::move(wake)));
+  auto wake = make_wake_fd();
+  if (!wake) return common::error_of(wake);
+  std::unique_ptr<ParsePool> pool(new ParsePool(std::move(parse), slots, std::move(*wake)));
   try {
     for (int i = 0; i < threads; ++i) pool->threads_.emplace_back(&ParsePool::run, pool.get(), i);
   } catch (const std::exception& e) {  // std::system_error: no thread
@@ -63,8 +59,7 @@ std::vector<ParsePool::Done> ParsePool::take_done() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Reset the eventfd under the lock that guards done_, as run() signals it: then the fd is
   // readable exactly while done_ holds something, never after its results were taken.
-  std::uint64_t count = 0;
-  (void)!::read(wake_.get(), &count, sizeof count);
+  clear_wake_fd(wake_.get());
   std::vector<Done> out;
   out.swap(done_);
   in_progress_ -= out.size();
@@ -111,8 +106,7 @@ void ParsePool::run(int slot) {
       // Signal the eventfd when done_ stops being empty; take_done() resets it as it empties
       // done_, under the same lock. One write per batch of results, not per page.
       if (done_.empty()) {
-        const std::uint64_t one = 1;
-        (void)!::write(wake_.get(), &one, sizeof one);
+        signal_wake_fd(wake_.get());
       }
       done_.push_back(std::move(done));
       wake_waiter = waiter_limit_ && in_progress_ - done_.size() <= *waiter_limit_;
