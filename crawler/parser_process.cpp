@@ -364,7 +364,7 @@ int run_parser_process(const CrawlOptions& options) {
   auto commit = [&](bool wait) {
     if (!worker.pending()) return writer_ok();
     if ((*writer)->busy()) {
-      if (!wait) return writer_ok();
+      if (!wait) return true;  // no syscall per page: the writer's wake_fd brings us back
       (*writer)->wait_idle();
     }
     if (!writer_ok()) return false;
