@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
 #include "crawler/ipc.h"
 
 namespace crawler {
@@ -99,6 +100,7 @@ std::optional<std::string> BatchWriter::write(WriteJob& job, Finished& finished)
 }
 
 void BatchWriter::run() {
+  common::set_thread_name("writer");
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     job_ready_.wait(lock, [this] { return stopping_ || job_.has_value(); });

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "common/thread_name.h"
 #include "crawler/ipc.h"
 
 namespace crawler {
@@ -76,6 +77,7 @@ void ParsePool::wait_until_unparsed(std::size_t unparsed) {
 // A thread body: nothing may escape it. A parse that throws (std::bad_alloc on a hostile
 // page) takes the process down like a crash, with the page named in its slot.
 void ParsePool::run(int slot) {
+  common::set_thread_name("parse-" + std::to_string(slot));
   (void)use_alternate_signal_stack();  // without one, the marker runs on the thread's stack
   set_current_parse_slot(slot);
   for (;;) {

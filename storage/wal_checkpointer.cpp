@@ -3,6 +3,8 @@
 #include <iostream>
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace storage {
 
 common::Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::create(sqlite3* writer,
@@ -87,6 +89,7 @@ void WalCheckpointer::commit_hook(int wal_pages) {
 }
 
 void WalCheckpointer::run() {
+  common::set_thread_name("checkpoint");
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || (requested_ && may_start()); });
