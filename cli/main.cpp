@@ -4,13 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -20,6 +19,7 @@
 #include "crawler/workers.h"
 #include "storage/query.h"
 #include "storage/schema.h"
+#include "storage/sqlite_handles.h"
 
 namespace {
 
@@ -210,6 +210,7 @@ int run_parser_worker(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error return, not a death
+  (void)storage::configure_sqlite_library();  // before any SQLite call
   if (argc >= 2 && std::string(argv[1]) == crawler::kParserMode) {
     return run_parser_worker(argc, argv);
   }

@@ -14,6 +14,10 @@ common::Unexpected<common::Error> error_from_sqlite(int rc, sqlite3* db, std::st
   return make_error(ErrorCode::Storage, std::move(message));
 }
 
+bool configure_sqlite_library() noexcept {
+  return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+}
+
 Result<SqliteDb> open_db(const std::string& path, OpenMode mode, int busy_timeout_ms) {
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (mode) {

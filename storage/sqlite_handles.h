@@ -19,6 +19,12 @@ using SqliteStmt = std::unique_ptr<sqlite3_stmt, common::Releaser<sqlite3_finali
 // "what: sqlite message (code)" as a Storage error.
 common::Unexpected<common::Error> error_from_sqlite(int rc, sqlite3* db, std::string_view what);
 
+// Process-wide SQLite settings; call first thing in main(), before any other SQLite call
+// (sqlite3_config works only before SQLite initializes; later it changes nothing). Turns off
+// SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS): nothing here reads them, and they
+// take a global mutex on every allocation and free. Returns false if it came too late.
+bool configure_sqlite_library() noexcept;
+
 enum class OpenMode { ReadOnly, ReadWrite, ReadWriteCreate };
 
 // Opens `path`. ReadOnly also sets PRAGMA query_only. Every mode sets a busy timeout so a

@@ -1,5 +1,8 @@
 // Tests storage/sqlite_handles.h and storage/schema.h.
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -600,4 +603,40 @@ TEST_CASE("schema: a version 3 database with URLs keeps its hash ids; an empty o
   } else {
     CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys") == 0);
   }
+}
+
+// configure_sqlite_library must run before SQLite initializes: in a fresh child process it
+// turns the memory statistics off (SQLite then reports no memory in use); once SQLite is up
+// it reports false and changes nothing. Fork, because this test binary's SQLite may be up.
+TEST_CASE("configure_sqlite_library turns memory statistics off, only before SQLite starts") {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 0;
+    if (sqlite3_shutdown() != SQLITE_OK) code = 10;  // as a fresh process would have it
+    if (!storage::configure_sqlite_library()) code = 11;
+    auto db = storage::open_db(":memory:", OpenMode::ReadWriteCreate);
+    if (!db ||
+        !storage::exec(db->get(), "CREATE TABLE t(x); INSERT INTO t VALUES (zeroblob(99999))")) {
+      code = 12;
+    }
+    sqlite3_int64 used = -1;
+    sqlite3_int64 highwater = -1;
+    sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &highwater, 0);
+    if (used != 0) code = 13;
+    if (storage::configure_sqlite_library()) code = 14;  // initialized now: too late
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+
+  // Here SQLite keeps its statistics (no configure call before it started).
+  auto db = must(storage::open_db(":memory:", OpenMode::ReadWriteCreate));
+  CHECK_FALSE(storage::configure_sqlite_library());
+  sqlite3_int64 used = 0;
+  sqlite3_int64 highwater = 0;
+  sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &highwater, 0);
+  CHECK(used > 0);
 }
