@@ -95,4 +95,13 @@ if "$STORE_SIM" --layout seqid "$TMP/sim.db" 2> "$TMP/sim.err"; then
   fail "bench_store_sim wrote into an existing database"
 fi
 grep -q exists "$TMP/sim.err" || fail "bench_store_sim: no reason for refusing"
+# 6. bench/run's command line: --help teaches the knobs and does nothing else; an argument it
+# does not know is refused with exit 2 before anything is installed, built or started.
+RUN="$(dirname "$0")/run"
+bash "$RUN" --help > "$TMP/help.out" || fail "bench/run --help exit status"
+grep -q BENCH_SCENARIOS "$TMP/help.out" || fail "bench/run --help names no knobs"
+grep -q 'removed at the end' "$TMP/help.out" || fail "bench/run --help cut short"
+status=0; bash "$RUN" --workers 4 > /dev/null 2> "$TMP/run.err" || status=$?
+[ "$status" = 2 ] || fail "bench/run with an unknown argument: status $status, not 2"
+grep -q 'unknown argument "--workers"' "$TMP/run.err" || fail "bench/run: no reason for refusing"
 echo "bench smoke test: ok"
