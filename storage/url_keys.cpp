@@ -11,7 +11,6 @@ namespace {
 
 constexpr double kHashSpace = 9223372036854775808.0;  // 2^63: hashes are 0 .. 2^63 - 1
 constexpr std::uint64_t kFilterBitsPerKey = 10;
-constexpr int kFilterProbes = 7;              // about 1% false positives at 10 bits per key
 constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the keys it holds
 
 }  // namespace
@@ -126,33 +125,17 @@ Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
   return find_in(find_big_.get(), hash);
 }
 
-void UrlKeys::filter_add(std::vector<std::uint64_t>& filter, std::uint64_t hash) {
-  if (filter.empty()) return;
-  const std::uint64_t mask = filter.size() * 64 - 1;  // a power of two
-  const std::uint64_t step = (hash * 0x9E3779B97F4A7C15ull) | 1;
-  for (int k = 0; k < kFilterProbes; ++k) {
-    const std::uint64_t bit = (hash + static_cast<std::uint64_t>(k) * step) & mask;
-    filter[bit / 64] |= std::uint64_t{1} << (bit % 64);
-  }
-}
-
 bool UrlKeys::filter_may_contain(std::uint64_t hash) const {
   if (filter_.empty()) return counts_.mid_level + counts_.big_level > 0;
-  const std::uint64_t mask = filter_.size() * 64 - 1;
-  const std::uint64_t step = (hash * 0x9E3779B97F4A7C15ull) | 1;
-  for (int k = 0; k < kFilterProbes; ++k) {
-    const std::uint64_t bit = (hash + static_cast<std::uint64_t>(k) * step) & mask;
-    if ((filter_[bit / 64] & (std::uint64_t{1} << (bit % 64))) == 0) return false;
-  }
-  return true;
+  return filter_.may_contain(hash);
 }
 
-Result<void> UrlKeys::load_filter(std::vector<std::uint64_t>& filter, const char* sql) {
+Result<void> UrlKeys::load_filter(BloomFilter& filter, const char* sql) {
   auto stmt = prepare(db_, sql);
   if (!stmt) return common::error_of(stmt);
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    filter_add(filter, static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)));
+    filter.add(static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)));
   }
   if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key filter");
   return {};
@@ -160,7 +143,7 @@ Result<void> UrlKeys::load_filter(std::vector<std::uint64_t>& filter, const char
 
 Result<void> UrlKeys::rebuild_filter() {
   const auto keys = static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level);
-  std::vector<std::uint64_t> filter;
+  BloomFilter filter;
   std::uint64_t capacity = 0;
   if (keys > 0) {
     const std::uint64_t max_words = std::max<std::uint64_t>(1, options_.filter_max_bytes / 8);
@@ -168,7 +151,7 @@ Result<void> UrlKeys::rebuild_filter() {
     while (words * 64 < keys * kFilterHeadroom * kFilterBitsPerKey && words * 2 <= max_words) {
       words *= 2;
     }
-    filter.assign(words, 0);
+    filter = BloomFilter(words);
     // At the bound the filter is kept however full it gets: no capacity to outgrow.
     capacity = words * 64 >= keys * kFilterHeadroom * kFilterBitsPerKey
                    ? words * 64 / kFilterBitsPerKey

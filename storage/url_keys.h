@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "storage/bloom_filter.h"
 #include "storage/sqlite_handles.h"
 
 namespace storage {
@@ -76,7 +77,7 @@ class UrlKeys {
   };
   Counts counts() const { return counts_; }
   bool sweeping() const { return sweeping_; }
-  std::size_t filter_bytes() const { return filter_.size() * sizeof(std::uint64_t); }
+  std::size_t filter_bytes() const { return filter_.byte_count(); }
 
  private:
   UrlKeys(sqlite3* db, UrlKeysOptions options) : db_(db), options_(options) {}
@@ -90,8 +91,7 @@ class UrlKeys {
   // replaces the old one.
   common::Result<void> rebuild_filter();
   // Adds the hashes `sql` selects to `filter`.
-  common::Result<void> load_filter(std::vector<std::uint64_t>& filter, const char* sql);
-  static void filter_add(std::vector<std::uint64_t>& filter, std::uint64_t hash);
+  common::Result<void> load_filter(BloomFilter& filter, const char* sql);
   bool filter_may_contain(std::uint64_t hash) const;
 
   sqlite3* db_;
@@ -111,7 +111,7 @@ class UrlKeys {
   bool sweeping_ = false;
   std::int64_t sweep_next_ = 0;        // the next hash range of a sweep starts here
   double sweep_budget_ = 0;            // new keys over which the current sweep is spread
-  std::vector<std::uint64_t> filter_;  // the Bloom filter's bits; empty while nothing is merged
+  BloomFilter filter_;                 // empty while nothing is merged
   std::uint64_t filter_capacity_ = 0;  // keys it is sized for; past it, rebuilt larger
   SqliteStmt find_new_, find_mid_, find_big_, insert_new_;
 };

@@ -1,0 +1,56 @@
+#include "storage/bloom_filter.h"
+
+namespace storage {
+
+namespace {
+
+// SplitMix64's finalizer: every output bit depends on every input bit.
+constexpr std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+struct Probes {
+  std::uint64_t first, step;
+};
+
+// h1 from the mix's low half, h2 (odd, so the probes of one key differ) from its high half.
+constexpr Probes probes_of(std::uint64_t key) {
+  const std::uint64_t m = mix(key);
+  return {m, ((m >> 32) | (m << 32)) | 1};
+}
+
+}  // namespace
+
+BloomFilter::BloomFilter(std::size_t words) {
+  std::size_t rounded = 1;
+  while (rounded < words) rounded *= 2;
+  words_.assign(rounded, 0);
+}
+
+void BloomFilter::add(std::uint64_t key) {
+  if (words_.empty()) return;
+  const std::uint64_t mask = bit_count() - 1;
+  const Probes p = probes_of(key);
+  for (int i = 0; i < kProbes; ++i) {
+    const std::uint64_t bit = (p.first + static_cast<std::uint64_t>(i) * p.step) & mask;
+    words_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+  }
+}
+
+bool BloomFilter::may_contain(std::uint64_t key) const {
+  if (words_.empty()) return false;
+  const std::uint64_t mask = bit_count() - 1;
+  const Probes p = probes_of(key);
+  for (int i = 0; i < kProbes; ++i) {
+    const std::uint64_t bit = (p.first + static_cast<std::uint64_t>(i) * p.step) & mask;
+    if ((words_[bit / 64] & (std::uint64_t{1} << (bit % 64))) == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace storage
