@@ -58,6 +58,8 @@
 #include <utility>
 #include <vector>
 
+#include "storage/bloom_filter.h"
+
 namespace {
 
 sqlite3* g_db = nullptr;
@@ -183,17 +185,14 @@ int main(int argc, char** argv) {
       exec(("CREATE TABLE " + t + "(hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)").c_str());
     }
   }
-  // staged, seqid: a Bloom filter over the merged urls, 10 bits per URL of --urls, 7 probes.
-  std::vector<std::uint64_t> bloom(staged || seqid ? static_cast<std::size_t>(target) * 10 / 64 + 1 : 0);
+  // staged, seqid: a Bloom filter over the merged urls, 10 bits per URL of --urls (rounded up
+  // to a power of two), the crawler's own (storage/bloom_filter.h).
+  storage::BloomFilter bloom;
+  if (staged || seqid) bloom = storage::BloomFilter(static_cast<std::size_t>(target) * 10 / 64 + 1);
   auto bloom_probe = [&](std::int64_t id, bool add) {
-    const auto h1 = static_cast<std::uint64_t>(id);
-    const std::uint64_t h2 = (h1 * 0x9E3779B97F4A7C15ull) | 1;
-    const std::uint64_t bits = bloom.size() * 64;
-    for (int k = 0; k < 7; ++k) {
-      const std::uint64_t bit = (h1 + static_cast<std::uint64_t>(k) * h2) % bits;
-      if (add) bloom[bit / 64] |= 1ull << (bit % 64);
-      else if ((bloom[bit / 64] & (1ull << (bit % 64))) == 0) return false;
-    }
+    const auto key = static_cast<std::uint64_t>(id);
+    if (!add) return bloom.may_contain(key);
+    bloom.add(key);
     return true;
   };
   sqlite3_stmt* next = prepare("SELECT seq, url_id FROM frontier WHERE seq > ? ORDER BY seq LIMIT 1");
