@@ -241,9 +241,10 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
     if (auto r = add_link(from_depth, targets_[link.target], *link.link, summary); !r) return r;
   }
 
-  // 4. The edges and the new urls, url_keys and frontier rows, in id order: new ids are the
-  // highest, so their rows go to the right edge of urls, frontier_by_url and
-  // link_edges_by_target, and known targets' index entries are written left to right.
+  // 4. The edges and the new urls and frontier rows, in id order: new ids are the highest,
+  // so their rows go to the right edge of urls, frontier_by_url and link_edges_by_target, and
+  // known targets' index entries are written left to right. Then the new url_keys rows, in
+  // hash order.
   std::vector<std::size_t>& id_order = hash_order;  // re-sorted: no second array per link
   std::sort(id_order.begin(), id_order.end(), [this](std::size_t a, std::size_t b) {
     const std::int64_t id_a = targets_[links_[a].target].id, id_b = targets_[links_[b].target].id;
@@ -300,9 +301,6 @@ Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& order)
     if (auto r = step_done(e, "insert link"); !r) return r;
     if (target.kind != Target::Kind::kAdded || target.written) continue;
     target.written = true;
-    if (!target.keyed) {
-      if (auto r = keys_->add(target.hash, target.id); !r) return r;
-    }
     sqlite3_stmt* u = insert_url_.get();
     bind_int(u, 1, target.id);
     bind_text(u, 2, target.link->url);
@@ -319,6 +317,12 @@ Result<void> SqlitePageStore::write_links(const std::vector<std::size_t>& order)
     bind_text(f, 3, target.link->url);
     bind_int(f, 4, target.depth);
     if (auto r = step_done(f, "insert frontier"); !r) return r;
+  }
+  // The new URLs' keys in hash order, url_keys_new's key (targets_ is in hash order, step 2
+  // of write_batch_rows): a batch walks its leaves once, left to right.
+  for (const Target& target : targets_) {
+    if (target.kind != Target::Kind::kAdded || target.keyed) continue;
+    if (auto r = keys_->add(target.hash, target.id); !r) return r;
   }
   return {};
 }
