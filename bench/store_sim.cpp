@@ -185,8 +185,11 @@ int main(int argc, char** argv) {
       exec(("CREATE TABLE " + t + "(hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)").c_str());
     }
   }
-  // staged, seqid: a Bloom filter over the merged urls, 10 bits per URL of --urls (rounded up
-  // to a power of two), the crawler's own (storage/bloom_filter.h).
+  // staged, seqid: a Bloom filter over the merged urls, 10 bits per URL of --urls rounded up
+  // to a power of two (13.4 bits per URL at 10 M), the crawler's own (storage/bloom_filter.h).
+  // Before aa62e4a it had its own probes over exactly 10 bits per URL (a modulo, so unlike
+  // the crawler's old filter it used every bit of the key): runs from before are comparable
+  // only roughly.
   storage::BloomFilter bloom;
   if (staged || seqid) bloom = storage::BloomFilter(static_cast<std::size_t>(target) * 10 / 64 + 1);
   auto bloom_probe = [&](std::int64_t id, bool add) {

@@ -1,5 +1,7 @@
 #include "storage/bloom_filter.h"
 
+#include <cstdint>
+
 namespace storage {
 
 namespace {
@@ -18,7 +20,9 @@ struct Probes {
   std::uint64_t first, step;
 };
 
-// h1 from the mix's low half, h2 (odd, so the probes of one key differ) from its high half.
+// h1 from the mix's low half, h2 (odd, so the probes of one key differ) from its high half:
+// independent of each other up to 2^32 bits (512 MiB); past that the masked h1 and h2 share
+// bits of the mix, and the filter is only as good as a smaller one.
 constexpr Probes probes_of(std::uint64_t key) {
   const std::uint64_t m = mix(key);
   return {m, ((m >> 32) | (m << 32)) | 1};
@@ -28,7 +32,7 @@ constexpr Probes probes_of(std::uint64_t key) {
 
 BloomFilter::BloomFilter(std::size_t words) {
   std::size_t rounded = 1;
-  while (rounded < words) rounded *= 2;
+  while (rounded < words && rounded <= SIZE_MAX / 2) rounded *= 2;  // the vector's limit ends it
   words_.assign(rounded, 0);
 }
 

@@ -106,7 +106,8 @@ class SqlitePageStore final : public ResultStore {
     bool keyed = false;     // url_keys has hash -> id already
     Kind kind = Kind::kUnknown;
     bool skipped = false;              // state 'skipped' (kAdded: not queued)
-    bool written = false;              // kAdded: its rows are in the database
+    bool written = false;              // kAdded: its urls (and frontier) rows are written; its
+                                       // url_keys row follows in hash order (write_links)
     int depth = 0;
     std::int64_t seq = 0;              // kAdded and queued: its frontier seq
     std::string_view reason;           // kAdded and skipped: why

@@ -85,8 +85,8 @@ Result<void> UrlKeys::reload() {
 Result<void> UrlKeys::begin() {
   auto generation = read_generation();
   if (!generation) return common::error_of(generation);
-  // Keys moved since this UrlKeys last looked (another connection merged, --fresh emptied
-  // the tables, or a merge of its own was rolled back): its counts and filter are stale.
+  // Keys moved since this UrlKeys last looked (another connection merged, or --fresh emptied
+  // the tables): its counts and filter are stale.
   if (*generation != generation_) {
     if (auto r = reload(); !r) return r;
   }
@@ -238,8 +238,8 @@ Result<void> UrlKeys::maintain() {
     moved = true;
   }
   if (!moved) return {};
-  // Keys moved: any other UrlKeys on this database reloads at its next begin(), and so does
-  // this one if the transaction is rolled back (its count then differs from generation_).
+  // Keys moved: any other UrlKeys on this database reloads at its next begin(). If this
+  // transaction is rolled back, rollback() puts generation_ back with the database's count.
   if (auto r = exec(db_, "UPDATE url_ids SET merges = merges + 1"); !r) return r;
   ++generation_;
   return {};

@@ -16,8 +16,9 @@
 // says the hash may be there: most new URLs cost no read of the big level. The filter is
 // built from the tables when a UrlKeys is created and learns the keys each of its merges
 // moves out of url_keys_new. Every merge also bumps url_ids.merges; a UrlKeys that finds it
-// changed at begin() (another connection merged, `--fresh` emptied the tables, or its own
-// merge was rolled back) reloads its counts and its filter from the tables. The filter is
+// changed at begin() (another connection merged, or `--fresh` emptied the tables) reloads its
+// counts and its filter from the tables; a merge of its own that is rolled back is undone by
+// rollback(), which restores what begin() saved (the filter keeps the extra bits). The filter is
 // sized for 4 times the keys it holds, at 10 bits per key, and rebuilt when they outgrow it,
 // up to `filter_max_bytes`; past that it fills up and lets more lookups through, but its
 // memory stays bounded.

@@ -20,8 +20,8 @@ struct KeyShape {
 };
 
 std::uint64_t random_key(std::uint64_t i, std::uint64_t salt) {
-  std::mt19937_64 rng(i * 2 + salt);  // a distinct seed per key and set
-  return rng() | (salt << 63);        // the top bit keeps the two sets apart
+  std::mt19937_64 rng(i * 2 + salt);   // a distinct seed per key and set
+  return (rng() >> 1) | (salt << 63);  // the top bit keeps the two sets apart
 }
 
 }  // namespace
