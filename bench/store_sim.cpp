@@ -192,12 +192,6 @@ int main(int argc, char** argv) {
   // only roughly.
   storage::BloomFilter bloom;
   if (staged || seqid) bloom = storage::BloomFilter(static_cast<std::size_t>(target) * 10 / 64 + 1);
-  auto bloom_probe = [&](std::int64_t id, bool add) {
-    const auto key = static_cast<std::uint64_t>(id);
-    if (!add) return bloom.may_contain(key);
-    bloom.add(key);
-    return true;
-  };
   sqlite3_stmt* next = prepare("SELECT seq, url_id FROM frontier WHERE seq > ? ORDER BY seq LIMIT 1");
   sqlite3_stmt* insert_page =
       prepare("INSERT INTO pages VALUES(?, ?, 200, '2026-11-23T10:00:00.000Z', 'a title')");
@@ -282,7 +276,7 @@ int main(int argc, char** argv) {
   auto add_link = [&](std::int64_t to, std::int64_t from) {
     if (seqid) {  // `to` is the target's hash; look its id up, or give it the next one
       std::int64_t id = key_at(select_key_new, to);
-      if (id == 0 && (no_bloom || bloom_probe(to, false))) {
+      if (id == 0 && (no_bloom || bloom.may_contain(static_cast<std::uint64_t>(to)))) {
         id = key_at(select_key_mid, to);
         if (id == 0) id = key_at(select_key_big, to);
       }
@@ -305,7 +299,7 @@ int main(int argc, char** argv) {
     if (staged) {
       sqlite3_bind_int64(select_new, 1, to);
       if (step(select_new)) return;
-      if (bloom_probe(to, false)) {
+      if (bloom.may_contain(static_cast<std::uint64_t>(to))) {
         if (leveled) {
           sqlite3_bind_int64(select_mid, 1, to);
           if (step(select_mid)) return;
@@ -369,7 +363,9 @@ int main(int argc, char** argv) {
       // in the same transaction, and the Bloom filter learns the merged ids.
       const auto t0 = std::chrono::steady_clock::now();
       sqlite3_stmt* ids = prepare(("SELECT " + key + " FROM " + level_new).c_str());
-      while (sqlite3_step(ids) == SQLITE_ROW) bloom_probe(sqlite3_column_int64(ids, 0), true);
+      while (sqlite3_step(ids) == SQLITE_ROW) {
+        bloom.add(static_cast<std::uint64_t>(sqlite3_column_int64(ids, 0)));
+      }
       sqlite3_finalize(ids);
       if (!leveled && !seqid) {
         exec("INSERT INTO urls SELECT * FROM urls_new ORDER BY id; DELETE FROM urls_new;");

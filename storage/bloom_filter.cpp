@@ -18,6 +18,10 @@ constexpr std::uint64_t mix(std::uint64_t x) {
 
 struct Probes {
   std::uint64_t first, step;
+  // The i-th of a key's bits in a filter of mask + 1 bits.
+  std::uint64_t bit(int i, std::uint64_t mask) const {
+    return (first + static_cast<std::uint64_t>(i) * step) & mask;
+  }
 };
 
 // h1 from the mix's low half, h2 (odd, so the probes of one key differ) from its high half:
@@ -41,7 +45,7 @@ void BloomFilter::add(std::uint64_t key) {
   const std::uint64_t mask = bit_count() - 1;
   const Probes p = probes_of(key);
   for (int i = 0; i < kProbes; ++i) {
-    const std::uint64_t bit = (p.first + static_cast<std::uint64_t>(i) * p.step) & mask;
+    const std::uint64_t bit = p.bit(i, mask);
     words_[bit / 64] |= std::uint64_t{1} << (bit % 64);
   }
 }
@@ -51,7 +55,7 @@ bool BloomFilter::may_contain(std::uint64_t key) const {
   const std::uint64_t mask = bit_count() - 1;
   const Probes p = probes_of(key);
   for (int i = 0; i < kProbes; ++i) {
-    const std::uint64_t bit = (p.first + static_cast<std::uint64_t>(i) * p.step) & mask;
+    const std::uint64_t bit = p.bit(i, mask);
     if ((words_[bit / 64] & (std::uint64_t{1} << (bit % 64))) == 0) return false;
   }
   return true;
