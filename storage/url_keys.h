@@ -93,7 +93,7 @@ class UrlKeys {
   common::Result<void> rebuild_filter();
   // Adds the hashes `sql` selects to `filter`.
   common::Result<void> load_filter(BloomFilter& filter, const char* sql);
-  bool filter_may_contain(std::uint64_t hash) const;
+  bool filter_may_contain(std::int64_t hash) const;
 
   sqlite3* db_;
   UrlKeysOptions options_;
