@@ -38,7 +38,10 @@ void BloomFilter::AlignedDelete::operator()(std::uint64_t* p) const {
 
 BloomFilter::BloomFilter(std::size_t words) {
   std::size_t rounded = 1;
-  while (rounded < words && rounded <= SIZE_MAX / 128) rounded *= 2;  // new[] ends it below
+  while (rounded < words) {
+    if (rounded > SIZE_MAX / 128) throw std::bad_alloc();  // bit_count() would overflow
+    rounded *= 2;
+  }
   bits_.reset(
       static_cast<std::uint64_t*>(::operator new[](rounded * sizeof(std::uint64_t), kAlignment)));
   std::fill_n(bits_.get(), rounded, std::uint64_t{0});

@@ -33,8 +33,16 @@ class BloomFilter {
   // An empty filter: holds no bits, add() does nothing, may_contain() says false.
   BloomFilter() = default;
   // A filter of `words` 64-bit words, rounded up to a power of two (at least one). Below
-  // kBlockWords the whole filter is one block.
+  // kBlockWords the whole filter is one block. std::bad_alloc if that is too many to hold.
   explicit BloomFilter(std::size_t words);
+
+  // Moves leave `other` empty (no bits, as if default-constructed).
+  BloomFilter(BloomFilter&& other) noexcept { swap(other); }
+  BloomFilter& operator=(BloomFilter&& other) noexcept {
+    BloomFilter taken(std::move(other));
+    swap(taken);
+    return *this;
+  }
 
   void add(std::uint64_t key);
   // False only if `key` was never added.
