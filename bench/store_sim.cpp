@@ -189,8 +189,7 @@ int main(int argc, char** argv) {
   // to a power of two (13.4 bits per URL at 10 M), the crawler's own (storage/bloom_filter.h).
   // Before aa62e4a it had its own probes over exactly 10 bits per URL (a modulo, so unlike
   // the crawler's old filter it used every bit of the key): runs from before are comparable
-  // only roughly. Its keys are the 63-bit hashes shifted left by one, as UrlKeys passes them
-  // (BloomFilter wants keys spread over all 64 bits).
+  // only roughly. Its keys go through BloomFilter::key_of_hash63, as UrlKeys' do.
   storage::BloomFilter bloom;
   if (staged || seqid) bloom = storage::BloomFilter(static_cast<std::size_t>(target) * 10 / 64 + 1);
   sqlite3_stmt* next = prepare("SELECT seq, url_id FROM frontier WHERE seq > ? ORDER BY seq LIMIT 1");
@@ -277,7 +276,7 @@ int main(int argc, char** argv) {
   auto add_link = [&](std::int64_t to, std::int64_t from) {
     if (seqid) {  // `to` is the target's hash; look its id up, or give it the next one
       std::int64_t id = key_at(select_key_new, to);
-      if (id == 0 && (no_bloom || bloom.may_contain(static_cast<std::uint64_t>(to) << 1))) {
+      if (id == 0 && (no_bloom || bloom.may_contain(storage::BloomFilter::key_of_hash63(to)))) {
         id = key_at(select_key_mid, to);
         if (id == 0) id = key_at(select_key_big, to);
       }
@@ -300,7 +299,7 @@ int main(int argc, char** argv) {
     if (staged) {
       sqlite3_bind_int64(select_new, 1, to);
       if (step(select_new)) return;
-      if (bloom.may_contain(static_cast<std::uint64_t>(to) << 1)) {
+      if (bloom.may_contain(storage::BloomFilter::key_of_hash63(to))) {
         if (leveled) {
           sqlite3_bind_int64(select_mid, 1, to);
           if (step(select_mid)) return;
@@ -365,7 +364,7 @@ int main(int argc, char** argv) {
       const auto t0 = std::chrono::steady_clock::now();
       sqlite3_stmt* ids = prepare(("SELECT " + key + " FROM " + level_new).c_str());
       while (sqlite3_step(ids) == SQLITE_ROW) {
-        bloom.add(static_cast<std::uint64_t>(sqlite3_column_int64(ids, 0)) << 1);
+        bloom.add(storage::BloomFilter::key_of_hash63(sqlite3_column_int64(ids, 0)));
       }
       sqlite3_finalize(ids);
       if (!leveled && !seqid) {

@@ -44,6 +44,12 @@ class BloomFilter {
     return *this;
   }
 
+  // A 63-bit hash (0 .. 2^63 - 1, as common::url_id gives) as a key: spread over all 64 bits,
+  // in the same order.
+  static std::uint64_t key_of_hash63(std::int64_t hash) {
+    return static_cast<std::uint64_t>(hash) << 1;
+  }
+
   void add(std::uint64_t key);
   // False only if `key` was never added.
   bool may_contain(std::uint64_t key) const;

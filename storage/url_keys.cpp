@@ -13,10 +13,6 @@ constexpr double kHashSpace = 9223372036854775808.0;  // 2^63: hashes are 0 .. 2
 constexpr std::uint64_t kFilterBitsPerKey = 10;
 constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the keys it holds
 
-// A hash (0 .. 2^63 - 1) as the filter's key: spread over all 64 bits, as BloomFilter wants,
-// in the same order, so that adds and lookups in hash order walk the filter left to right.
-std::uint64_t filter_key(std::int64_t hash) { return static_cast<std::uint64_t>(hash) << 1; }
-
 }  // namespace
 
 Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
@@ -131,7 +127,7 @@ Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
 
 bool UrlKeys::filter_may_contain(std::int64_t hash) const {
   if (filter_.empty()) return counts_.mid_level + counts_.big_level > 0;
-  return filter_.may_contain(filter_key(hash));
+  return filter_.may_contain(BloomFilter::key_of_hash63(hash));
 }
 
 Result<void> UrlKeys::load_filter(BloomFilter& filter, const char* sql) {
@@ -139,7 +135,7 @@ Result<void> UrlKeys::load_filter(BloomFilter& filter, const char* sql) {
   if (!stmt) return common::error_of(stmt);
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    filter.add(filter_key(sqlite3_column_int64(stmt->get(), 0)));
+    filter.add(BloomFilter::key_of_hash63(sqlite3_column_int64(stmt->get(), 0)));
   }
   if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key filter");
   return {};

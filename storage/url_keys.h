@@ -31,7 +31,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "common/result.h"
 #include "storage/bloom_filter.h"
