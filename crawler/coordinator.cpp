@@ -10,10 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <random>
-#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -120,12 +121,15 @@ class Coordinator {
   void release_slot(InFlight& flight, std::int64_t not_before, bool trouble = false);
   void abandon_slot(InFlight& flight);
   Result<void> reap_children(bool shutting_down);
-  enum class Charge { No, Yes };  // whether requeued tasks count an attempt
   void requeue_tasks_of(pid_t pid, bool parser_gone);
   void recover_unclaimed_tasks();
   int read_stop_signals();
   void charge_lost_tasks(std::int64_t now_ms);
-  void requeue(std::int64_t seq, Charge charge, const char* why);
+  InFlight take_back(std::int64_t seq);
+  void requeue(std::int64_t seq);
+  void blame_death(const std::vector<std::int64_t>& seqs, const char* why);
+  void release_suspect();
+  void settle_suspect(std::int64_t seq);
   void report_failure(InFlight flight, const std::string& why);
   void schedule_retry(InFlight flight, const Fetched& fetched);
   void release_due_retries(std::int64_t now_ms);
@@ -179,6 +183,11 @@ class Coordinator {
   // Tasks without an owner after a fetcher died and the queue was emptied: since when
   // (recover_unclaimed_tasks). Still without one a second later, they died with it.
   std::unordered_map<std::int64_t, std::int64_t> unclaimed_since_ms_;
+  // Tasks a fetcher died holding, with no way to tell which one killed it (blame_death).
+  // They go out one at a time: suspect_out_ is the one in the scheduler or in flight, until
+  // it is fetched (cleared) or kills its fetcher too (charged).
+  std::deque<std::pair<std::string, Task>> suspects_;
+  std::optional<std::int64_t> suspect_out_;
   bool parser_failed_ = false;
   std::int64_t started_ms_ = 0;
   std::int64_t queued_estimate_ = 0;  // frontier rows: at start + queued by commits - stored
@@ -513,6 +522,7 @@ void Coordinator::drain_to_parser(std::int64_t deadline_ms) {
 
 void Coordinator::dispatch(std::int64_t now_ms) {
   if (stop_requests_ > 0 || parser_failed_) return;
+  release_suspect();
   for (;;) {
     if (options_.max_pages > 0 && pages_at_start_ + dispatched_ >= options_.max_pages) return;
     if (!pending_) {
@@ -556,6 +566,7 @@ void Coordinator::handle_committed(const Committed& committed) {
   for (const auto& done : committed.tasks) {
     auto it = in_flight_.find(done.seq);
     if (it == in_flight_.end()) continue;  // a duplicate of a requeued task
+    settle_suspect(done.seq);
     release_slot(it->second, not_before_ms(done.status, done.retry_after_s));
     if (!is_page(it->second.task)) {
       // The origin's robots.txt is in the database now: the tasks held for it may go.
@@ -609,6 +620,7 @@ bool Coordinator::handle_events() {
       auto it = in_flight_.find(fetched.seq);
       if (it == in_flight_.end()) continue;
       const std::int64_t now = monotonic_ms();
+      settle_suspect(fetched.seq);  // fetched without killing its fetcher: not the one
       if (it->second.owner > 0) fetcher_seen_ms_[it->second.owner] = now;
       it->second.fetched_ms = now;
       if (fetched.sent_ms > 0 && it->second.holds_slot) {
@@ -625,18 +637,26 @@ bool Coordinator::handle_events() {
   }
 }
 
-// A URL whose fetcher died goes back to the queue; after --max-attempts it is stored as failed.
+// A fetcher died: its tasks go back to the queue, and the one that killed it, if it can be
+// told, is charged an attempt (blame_death).
 void Coordinator::requeue_tasks_of(pid_t pid, bool parser_gone) {
-  std::vector<std::int64_t> seqs;
+  std::vector<std::int64_t> fetching;
+  std::vector<std::int64_t> handed_over;
   for (const auto& [seq, flight] : in_flight_) {
-    // A fetcher that exited because the parser died did not crash: its tasks go round
+    if (flight.owner != pid) continue;
+    (!flight.holds_slot && flight.fetched_ms > 0 ? handed_over : fetching).push_back(seq);
+  }
+  if (parser_gone) {
+    // It did not crash: it exited because the parser died, so its transfers go round
     // uncharged. But the results it had already handed to the parser are the parser's to
     // settle: replace_parser charges the page that killed it, which must not go round free.
-    const bool handed_over = !flight.holds_slot && flight.fetched_ms > 0;
-    if (flight.owner == pid && !(parser_gone && handed_over)) seqs.push_back(seq);
+    for (auto seq : fetching) requeue(seq);
+    return;
   }
-  const char* why = hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash";
-  for (auto seq : seqs) requeue(seq, parser_gone ? Charge::No : Charge::Yes, why);
+  // Fetched and handed over: the result may not have reached the parser, so fetch again; the
+  // transfer was over, so it is not what killed the fetcher.
+  for (auto seq : handed_over) requeue(seq);
+  blame_death(fetching, hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash");
 }
 
 // A fetcher killed between reading a task from the shared queue and claiming it with Took
@@ -644,8 +664,8 @@ void Coordinator::requeue_tasks_of(pid_t pid, bool parser_gone) {
 // forever. So after a fetcher's death the queue is emptied here (the live fetchers lose
 // nothing: its tasks go back to the scheduler uncharged). A task without an owner after that
 // is either with a live fetcher whose Took is on its way, or lost with the dead one; the
-// Took of a live fetcher comes within microseconds, so charge_lost_tasks requeues, and
-// charges, those still without an owner a second later.
+// Took of a live fetcher comes within microseconds, so charge_lost_tasks blames those still
+// without an owner a second later.
 void Coordinator::recover_unclaimed_tasks() {
   std::unordered_set<std::int64_t> still_queued;
   std::string packet;
@@ -654,7 +674,7 @@ void Coordinator::recover_unclaimed_tasks() {
     if (decode(packet, task)) still_queued.insert(task.seq);  // (never a Stop: not sent yet)
   }
   for (auto seq : still_queued) {
-    if (in_flight_.count(seq)) requeue(seq, Charge::No, "");
+    if (in_flight_.count(seq)) requeue(seq);
   }
   const std::int64_t now = monotonic_ms();
   for (const auto& [seq, flight] : in_flight_) {
@@ -663,33 +683,101 @@ void Coordinator::recover_unclaimed_tasks() {
 }
 
 void Coordinator::charge_lost_tasks(std::int64_t now_ms) {
+  std::vector<std::int64_t> lost;
   for (auto it = unclaimed_since_ms_.begin(); it != unclaimed_since_ms_.end();) {
     const auto flight = in_flight_.find(it->first);
     if (flight == in_flight_.end() || flight->second.owner != -1) {  // claimed, or settled
       it = unclaimed_since_ms_.erase(it);
     } else if (now_ms - it->second >= kLostTaskGraceMs) {
-      const std::int64_t seq = it->first;
+      lost.push_back(it->first);
       it = unclaimed_since_ms_.erase(it);
-      requeue(seq, Charge::Yes, "worker_crash");
     } else {
       ++it;
     }
   }
+  if (!lost.empty()) blame_death(lost, "worker_crash");
 }
 
-// An in-flight task goes back to the scheduler (its slot freed, its dispatch uncounted for
-// --max-pages); charged, it costs an attempt, and at --max-attempts it is failed as `why`.
-void Coordinator::requeue(std::int64_t seq, Charge charge, const char* why) {
-  InFlight flight = std::move(in_flight_[seq]);
-  in_flight_.erase(seq);
+// An in-flight task leaves flight: its slot freed, its host's back-off as it was.
+InFlight Coordinator::take_back(std::int64_t seq) {
+  auto it = in_flight_.find(seq);
+  InFlight flight = std::move(it->second);
+  in_flight_.erase(it);
   abandon_slot(flight);
-  if (charge == Charge::Yes && flight.task.attempt >= options_.max_attempts) {
-    report_failure(std::move(flight), why);
-    return;
-  }
-  if (charge == Charge::Yes) ++flight.task.attempt;
+  return flight;
+}
+
+// An in-flight task goes back to the scheduler uncharged, its dispatch uncounted for
+// --max-pages.
+void Coordinator::requeue(std::int64_t seq) {
+  InFlight flight = take_back(seq);
   if (is_page(flight.task)) --dispatched_;
   scheduler_.add(flight.host, std::move(flight.task));
+}
+
+// A fetcher died (crashed, or killed by the watchdog) holding the tasks `seqs`. Only the task
+// that killed it may be charged an attempt (at --max-attempts it fails as `why`), but a
+// fetcher holds many transfers, and a task claimed just before the deadly one would be
+// charged with it every time the two went out together. So the charge goes to:
+//   - the suspect out, if it was aboard: the others were fetched beside it before;
+//   - else the only task aboard, if no task is unclaimed (one the dead fetcher read without
+//     a Took, charge_lost_tasks, may be the cause instead);
+//   - else no one: every task aboard becomes a suspect.
+// Every task aboard, charged or not, waits among the suspects, and suspects go out one at a
+// time (release_suspect), so the next death with one aboard is that one's to answer for.
+// Each death charges a task or makes suspects of two or more, so a task that kills every
+// fetcher it meets fails after --max-attempts deaths, and no other task is charged for it.
+void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, const char* why) {
+  if (seqs.empty()) return;
+  std::optional<std::int64_t> culprit;
+  if (suspect_out_ && std::find(seqs.begin(), seqs.end(), *suspect_out_) != seqs.end()) {
+    culprit = suspect_out_;
+  } else if (seqs.size() == 1 &&
+             std::none_of(in_flight_.begin(), in_flight_.end(), [&](const auto& entry) {
+               return entry.second.owner == -1 && entry.first != seqs.front();
+             })) {
+    culprit = seqs.front();
+  }
+  if (!culprit && seqs.size() > 1) {
+    log("crawl: " + std::to_string(seqs.size()) +
+        " transfers were with the dead fetcher; fetching them again one at a time to find "
+        "the cause");
+  }
+  std::optional<InFlight> charged;
+  for (auto seq : seqs) {
+    InFlight flight = take_back(seq);
+    settle_suspect(seq);
+    if (seq == culprit) {
+      charged = std::move(flight);
+      continue;
+    }
+    if (is_page(flight.task)) --dispatched_;
+    suspects_.emplace_back(std::move(flight.host), std::move(flight.task));
+  }
+  if (!charged) return;
+  if (charged->task.attempt >= options_.max_attempts) {
+    report_failure(std::move(*charged), why);
+    return;
+  }
+  ++charged->task.attempt;
+  if (is_page(charged->task)) --dispatched_;
+  suspects_.emplace_back(std::move(charged->host), std::move(charged->task));  // the others first
+}
+
+// The next suspect goes out once the one before it is settled.
+void Coordinator::release_suspect() {
+  if (suspect_out_ && !pending_ && scheduler_.queued() == 0 && !in_flight_.count(*suspect_out_)) {
+    suspect_out_.reset();  // gone by a way that does not settle it: never wait on it forever
+  }
+  if (suspect_out_ || suspects_.empty()) return;
+  auto [host, task] = std::move(suspects_.front());
+  suspects_.pop_front();
+  suspect_out_ = task.seq;
+  scheduler_.add(host, std::move(task));
+}
+
+void Coordinator::settle_suspect(std::int64_t seq) {
+  if (suspect_out_ == seq) suspect_out_.reset();
 }
 
 // A transient failure (timeout, connection error, 429, 5xx) under --max-attempts: fetch again
@@ -735,6 +823,7 @@ void Coordinator::report_failure(InFlight flight, const std::string& why) {
                         std::to_string(options_.max_attempts) + " at this URL";
   result.fetched_at_s = unix_time_s();
   const std::int64_t seq = flight.task.seq;
+  settle_suspect(seq);
   flight.owner = 0;  // no fetcher holds it now (its old pid may be reused)
   in_flight_.emplace(seq, std::move(flight));  // until the parser commits it
   send_to_parser(result);
@@ -788,7 +877,7 @@ bool Coordinator::work_left() const {
   if (stop_requests_ > 0 || parser_failed_) return false;
   if (options_.max_pages > 0 && pages_at_start_ + dispatched_ >= options_.max_pages) return false;
   return pending_.has_value() || scheduler_.queued() > 0 || !retries_.empty() ||
-         !frontier_exhausted_;
+         !suspects_.empty() || !frontier_exhausted_;
 }
 
 ProgressSample Coordinator::progress_sample() const {

@@ -524,6 +524,42 @@ TEST_CASE("crawl: a fetcher that crashes on a URL is replaced, the URL fails, th
   }
 }
 
+TEST_CASE("crawl: a fetcher that dies with many transfers aboard is charged to the one URL",
+          "[e2e][crawl][faults]") {
+  // Responses take 50 ms and each fetcher holds up to 16 transfers, so every fetcher that
+  // takes /p/5.html dies with others aboard. Only /p/5.html may be charged: charging every
+  // task aboard failed innocent pages whenever they went out beside it three times.
+  Fixture f(/*delay_ms=*/50);
+  const std::set<std::string> expected = f.pages_reachable_without("/p/5.html");
+  struct Case {
+    const char* env;
+    const char* error;
+  };
+  for (const Case c : {Case{"CRAWLER_TEST_CRASH_ON_URL=/p/5.html", "worker_crash"},
+                       Case{"CRAWLER_TEST_HANG_ON_URL=/p/5.html", "worker_hang"}}) {
+    CAPTURE(c.env);
+    const std::string db = f.dir.file(std::string("aboard-") + c.error + ".db");
+    auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2", "--per-host", "16",
+                                 "--watchdog", "1", "--timeout", "1", "--progress-interval", "0"},
+                                180, {c.env});
+    INFO(run.err);
+    REQUIRE_FALSE(run.timed_out);
+    REQUIRE(run.exit_code == 0);
+    // The suspects were fetched again one at a time.
+    CHECK(run.err.find("fetching them again one at a time") != std::string::npos);
+    CHECK(query_set(db, "SELECT error || '|' || attempts FROM pages WHERE error LIKE 'worker%'") ==
+          std::set<std::string>{std::string(c.error) + "|3"});
+    CHECK(query_set(db, "SELECT url FROM pages WHERE error LIKE 'worker%'") ==
+          std::set<std::string>{f.base + "/p/5.html"});
+    // No page fetched beside it was charged an attempt (only /error is retried: a 500).
+    CHECK(query_set(db, "SELECT url FROM pages WHERE attempts > 1 AND error IS NULL") ==
+          std::set<std::string>{f.base + e2e::kErrorPath});
+    CHECK(query_set(db, "SELECT url FROM pages") == expected);
+    CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
+    check_no_leftover_processes(db);
+  }
+}
+
 TEST_CASE("crawl: SIGTERM to the whole process group stops the crawl cleanly, and it resumes",
           "[e2e][crawl][signals]") {
   Fixture f(/*delay_ms=*/20);
