@@ -122,14 +122,17 @@ class Coordinator {
   void abandon_slot(InFlight& flight);
   Result<void> reap_children(bool shutting_down);
   void requeue_tasks_of(pid_t pid, bool parser_gone);
-  void recover_unclaimed_tasks();
+  void take_back_queued_tasks();
+  void watch_unclaimed_tasks();
   int read_stop_signals();
   void charge_lost_tasks(std::int64_t now_ms);
   InFlight take_back(std::int64_t seq);
   void requeue(std::int64_t seq);
-  void blame_death(const std::vector<std::int64_t>& seqs, const char* why);
-  void release_suspect();
+  void blame_death(const std::vector<std::int64_t>& seqs, bool out_to_blame, bool lone_to_blame,
+                   const char* why);
+  void release_suspect(std::int64_t now_ms);
   void settle_suspect(std::int64_t seq);
+  void stored_after_requeue(const CommittedTask& done);
   void report_failure(InFlight flight, const std::string& why);
   void schedule_retry(InFlight flight, const Fetched& fetched);
   void release_due_retries(std::int64_t now_ms);
@@ -181,13 +184,17 @@ class Coordinator {
   // scanning them again would find more "hung" pages to charge.
   bool parser_killed_ = false;
   // Tasks without an owner after a fetcher died and the queue was emptied: since when
-  // (recover_unclaimed_tasks). Still without one a second later, they died with it.
+  // (watch_unclaimed_tasks). Still without one a second later, they died with it.
   std::unordered_map<std::int64_t, std::int64_t> unclaimed_since_ms_;
   // Tasks a fetcher died holding, with no way to tell which one killed it (blame_death).
   // They go out one at a time: suspect_out_ is the one in the scheduler or in flight, until
-  // it is fetched (cleared) or kills its fetcher too (charged).
+  // it is stored (Committed) or kills its fetcher too (charged).
   std::deque<std::pair<std::string, Task>> suspects_;
   std::optional<std::int64_t> suspect_out_;
+  // Tasks requeued while their result was with the parser, which may still store it
+  // (stored_after_requeue); and of those, the ones stored while their copy waits in the
+  // scheduler: dropped when it comes out.
+  std::unordered_set<std::int64_t> result_at_parser_, stored_while_queued_;
   bool parser_failed_ = false;
   std::int64_t started_ms_ = 0;
   std::int64_t queued_estimate_ = 0;  // frontier rows: at start + queued by commits - stored
@@ -411,6 +418,7 @@ Result<void> Coordinator::replace_parser(int status) {
   hung_parses_.clear();
   parser_killed_ = false;
   unclaimed_since_ms_.clear();  // every task was requeued above
+  result_at_parser_.clear();    // the dead parser stores none of them now
   if (auto r = spawn_parser(); !r) return r;
   for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
   RobotsGate::Output out;
@@ -522,12 +530,17 @@ void Coordinator::drain_to_parser(std::int64_t deadline_ms) {
 
 void Coordinator::dispatch(std::int64_t now_ms) {
   if (stop_requests_ > 0 || parser_failed_) return;
-  release_suspect();
+  release_suspect(now_ms);
   for (;;) {
     if (options_.max_pages > 0 && pages_at_start_ + dispatched_ >= options_.max_pages) return;
     if (!pending_) {
       pending_ = scheduler_.next(now_ms);
       if (!pending_) return;
+      if (stored_while_queued_.erase(pending_->second.seq) != 0) {  // stored_after_requeue
+        scheduler_.abandoned(pending_->first);
+        pending_.reset();
+        continue;
+      }
     }
     IoStatus st = send_packet(task_fd_.get(), encode(pending_->second), Blocking::No);
     if (st == IoStatus::WouldBlock) return;  // the queue is full: wait for fetchers
@@ -565,7 +578,12 @@ void Coordinator::handle_committed(const Committed& committed) {
   queued_estimate_ += committed.urls_queued;
   for (const auto& done : committed.tasks) {
     auto it = in_flight_.find(done.seq);
-    if (it == in_flight_.end()) continue;  // a duplicate of a requeued task
+    if (it == in_flight_.end()) {
+      // The first result of a task requeued while it was with the parser; else a duplicate.
+      if (result_at_parser_.erase(done.seq) != 0) stored_after_requeue(done);
+      continue;
+    }
+    result_at_parser_.erase(done.seq);  // any later result of it is a duplicate
     settle_suspect(done.seq);
     release_slot(it->second, not_before_ms(done.status, done.retry_after_s));
     if (!is_page(it->second.task)) {
@@ -620,7 +638,6 @@ bool Coordinator::handle_events() {
       auto it = in_flight_.find(fetched.seq);
       if (it == in_flight_.end()) continue;
       const std::int64_t now = monotonic_ms();
-      settle_suspect(fetched.seq);  // fetched without killing its fetcher: not the one
       if (it->second.owner > 0) fetcher_seen_ms_[it->second.owner] = now;
       it->second.fetched_ms = now;
       if (fetched.sent_ms > 0 && it->second.holds_slot) {
@@ -629,6 +646,7 @@ bool Coordinator::handle_events() {
       release_slot(it->second, not_before_ms(fetched.status, fetched.retry_after_s),
                    fetched.host_trouble);
       if (fetched.retry) {
+        settle_suspect(fetched.seq);  // it survived its fetch, and hands nothing over
         InFlight flight = std::move(it->second);
         in_flight_.erase(it);
         schedule_retry(std::move(flight), fetched);
@@ -640,33 +658,40 @@ bool Coordinator::handle_events() {
 // A fetcher died: its tasks go back to the queue, and the one that killed it, if it can be
 // told, is charged an attempt (blame_death).
 void Coordinator::requeue_tasks_of(pid_t pid, bool parser_gone) {
-  std::vector<std::int64_t> fetching;
-  std::vector<std::int64_t> handed_over;
+  std::vector<std::int64_t> aboard;
   for (const auto& [seq, flight] : in_flight_) {
     if (flight.owner != pid) continue;
-    (!flight.holds_slot && flight.fetched_ms > 0 ? handed_over : fetching).push_back(seq);
-  }
-  if (parser_gone) {
-    // It did not crash: it exited because the parser died, so its transfers go round
+    const bool handed_over = !flight.holds_slot && flight.fetched_ms > 0;
+    // A fetcher that exited because the parser died did not crash: its transfers go round
     // uncharged. But the results it had already handed to the parser are the parser's to
     // settle: replace_parser charges the page that killed it, which must not go round free.
-    for (auto seq : fetching) requeue(seq);
+    if (parser_gone && handed_over) continue;
+    // Else a result it handed over may have reached the parser, which may still store it.
+    if (handed_over && seq >= 0) result_at_parser_.insert(seq);
+    aboard.push_back(seq);
+  }
+  if (parser_gone) {
+    for (auto seq : aboard) requeue(seq);
     return;
   }
-  // Fetched and handed over: the result may not have reached the parser, so fetch again; the
-  // transfer was over, so it is not what killed the fetcher.
-  for (auto seq : handed_over) requeue(seq);
-  blame_death(fetching, hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash");
+  // The shared queue was emptied first (take_back_queued_tasks): a task still without an
+  // owner was read by a fetcher that has not sent its Took, maybe the dead one, and may be
+  // what killed it.
+  const bool others_unclaimed =
+      std::any_of(in_flight_.begin(), in_flight_.end(),
+                  [](const auto& entry) { return entry.second.owner == -1; });
+  blame_death(aboard, !others_unclaimed, !others_unclaimed,
+              hung_fetchers_.count(pid) ? "worker_hang" : "worker_crash");
 }
 
 // A fetcher killed between reading a task from the shared queue and claiming it with Took
 // took that task with it: it stays in flight with no owner, and the crawl would wait for it
-// forever. So after a fetcher's death the queue is emptied here (the live fetchers lose
-// nothing: its tasks go back to the scheduler uncharged). A task without an owner after that
-// is either with a live fetcher whose Took is on its way, or lost with the dead one; the
-// Took of a live fetcher comes within microseconds, so charge_lost_tasks blames those still
-// without an owner a second later.
-void Coordinator::recover_unclaimed_tasks() {
+// forever. So after a fetcher's death the queue is emptied (the live fetchers lose nothing:
+// its tasks go back to the scheduler uncharged), and the tasks then still without an owner
+// are watched: each is either with a live fetcher whose Took is on its way, or lost with the
+// dead one; the Took of a live fetcher comes within microseconds, so charge_lost_tasks blames
+// those still without an owner a second later.
+void Coordinator::take_back_queued_tasks() {
   std::unordered_set<std::int64_t> still_queued;
   std::string packet;
   while (recv_packet(child_task_fd_.get(), packet, Blocking::No) == IoStatus::Ok) {
@@ -676,12 +701,17 @@ void Coordinator::recover_unclaimed_tasks() {
   for (auto seq : still_queued) {
     if (in_flight_.count(seq)) requeue(seq);
   }
+}
+
+void Coordinator::watch_unclaimed_tasks() {
   const std::int64_t now = monotonic_ms();
   for (const auto& [seq, flight] : in_flight_) {
     if (flight.owner == -1) unclaimed_since_ms_.emplace(seq, now);
   }
 }
 
+// Lost tasks were read by a dead fetcher (which one is not known): only the suspect out,
+// alone on its way, can be blamed for a death among them.
 void Coordinator::charge_lost_tasks(std::int64_t now_ms) {
   std::vector<std::int64_t> lost;
   for (auto it = unclaimed_since_ms_.begin(); it != unclaimed_since_ms_.end();) {
@@ -695,7 +725,8 @@ void Coordinator::charge_lost_tasks(std::int64_t now_ms) {
       ++it;
     }
   }
-  if (!lost.empty()) blame_death(lost, "worker_crash");
+  if (!lost.empty())
+    blame_death(lost, /*out_to_blame=*/true, /*lone_to_blame=*/false, "worker_crash");
 }
 
 // An in-flight task leaves flight: its slot freed, its host's back-off as it was.
@@ -715,33 +746,34 @@ void Coordinator::requeue(std::int64_t seq) {
   scheduler_.add(flight.host, std::move(flight.task));
 }
 
-// A fetcher died (crashed, or killed by the watchdog) holding the tasks `seqs`. Only the task
-// that killed it may be charged an attempt (at --max-attempts it fails as `why`), but a
+// A fetcher died (crashed, or killed by the watchdog) with the tasks `seqs` aboard. Only the
+// task that killed it may be charged an attempt (at --max-attempts it fails as `why`), but a
 // fetcher holds many transfers, and a task claimed just before the deadly one would be
 // charged with it every time the two went out together. So the charge goes to:
-//   - the suspect out, if it was aboard: the others were fetched beside it before;
-//   - else the only task aboard, if no task is unclaimed (one the dead fetcher read without
-//     a Took, charge_lost_tasks, may be the cause instead);
-//   - else no one: every task aboard becomes a suspect.
-// Every task aboard, charged or not, waits among the suspects, and suspects go out one at a
-// time (release_suspect), so the next death with one aboard is that one's to answer for.
-// Each death charges a task or makes suspects of two or more, so a task that kills every
-// fetcher it meets fails after --max-attempts deaths, and no other task is charged for it.
-void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, const char* why) {
+//   - the suspect out, if it was aboard and `out_to_blame`: suspects go out one at a time;
+//   - else the only task aboard, if `lone_to_blame`;
+//   - else no one.
+// The callers clear both flags when a task the dead fetcher may have read without claiming
+// it is still unaccounted for (it could be the cause instead), and charge_lost_tasks clears
+// `lone_to_blame`, since a lost task may have been read by any fetcher that died.
+// Every task aboard, charged or not, becomes a suspect, the charged one last. A URL that
+// kills every fetcher it meets is charged at each death once it is the suspect out, so it
+// fails after --max-attempts such deaths (plus the first, if that one had company). A page
+// beside it is charged only if a second deadly URL was aboard with it, unclaimed or claimed.
+void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, bool out_to_blame,
+                              bool lone_to_blame, const char* why) {
   if (seqs.empty()) return;
   std::optional<std::int64_t> culprit;
-  if (suspect_out_ && std::find(seqs.begin(), seqs.end(), *suspect_out_) != seqs.end()) {
+  if (out_to_blame && suspect_out_ &&
+      std::find(seqs.begin(), seqs.end(), *suspect_out_) != seqs.end()) {
     culprit = suspect_out_;
-  } else if (seqs.size() == 1 &&
-             std::none_of(in_flight_.begin(), in_flight_.end(), [&](const auto& entry) {
-               return entry.second.owner == -1 && entry.first != seqs.front();
-             })) {
+  } else if (lone_to_blame && seqs.size() == 1) {
     culprit = seqs.front();
   }
-  if (!culprit && seqs.size() > 1) {
-    log("crawl: " + std::to_string(seqs.size()) +
-        " transfers were with the dead fetcher; fetching them again one at a time to find "
-        "the cause");
+  if (!culprit) {
+    log("crawl: " + std::to_string(seqs.size()) + " transfer" +
+        (seqs.size() == 1 ? " was" : "s were") +
+        " with the dead fetcher; fetching them again one at a time to find the cause");
   }
   std::optional<InFlight> charged;
   for (auto seq : seqs) {
@@ -764,16 +796,44 @@ void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, const char*
   suspects_.emplace_back(std::move(charged->host), std::move(charged->task));  // the others first
 }
 
-// The next suspect goes out once the one before it is settled.
-void Coordinator::release_suspect() {
-  if (suspect_out_ && !pending_ && scheduler_.queued() == 0 && !in_flight_.count(*suspect_out_)) {
+// Once the suspect out is settled, the next goes out: the first whose host may start now,
+// ahead of that host's queue (so it waits neither for the host's backlog nor for another
+// host's back-off).
+void Coordinator::release_suspect(std::int64_t now_ms) {
+  if (suspect_out_ && !pending_ && scheduler_.queued() == 0 && retries_.empty() &&
+      !in_flight_.count(*suspect_out_)) {
     suspect_out_.reset();  // gone by a way that does not settle it: never wait on it forever
   }
   if (suspect_out_ || suspects_.empty()) return;
-  auto [host, task] = std::move(suspects_.front());
-  suspects_.pop_front();
+  auto ready = std::find_if(suspects_.begin(), suspects_.end(), [&](const auto& suspect) {
+    return scheduler_.ready_at_ms(suspect.first) <= now_ms;
+  });
+  if (ready == suspects_.end()) return;  // every suspect's host must wait: try again later
+  auto [host, task] = std::move(*ready);
+  suspects_.erase(ready);
   suspect_out_ = task.seq;
-  scheduler_.add(host, std::move(task));
+  scheduler_.add_front(host, std::move(task));
+}
+
+// The parser stored the first result of a task that had gone back to the queue after its
+// fetcher died (it was handed over, then requeued): the page is stored, so it counts, and the
+// copy waiting to go out is dropped.
+void Coordinator::stored_after_requeue(const CommittedTask& done) {
+  ++committed_;
+  --queued_estimate_;
+  if (done.status == 0) ++errors_;
+  ++dispatched_;  // uncounted when it was requeued
+  settle_suspect(done.seq);
+  auto suspect = std::find_if(suspects_.begin(), suspects_.end(),
+                              [&](const auto& entry) { return entry.second.seq == done.seq; });
+  if (suspect != suspects_.end()) {
+    suspects_.erase(suspect);
+  } else if (pending_ && pending_->second.seq == done.seq) {
+    scheduler_.abandoned(pending_->first);
+    pending_.reset();
+  } else {
+    stored_while_queued_.insert(done.seq);  // in the scheduler, or waiting for a retry
+  }
 }
 
 void Coordinator::settle_suspect(std::int64_t seq) {
@@ -858,8 +918,9 @@ Result<void> Coordinator::reap_children(bool shutting_down) {
         (parser_gone ? std::string("stopped: the parser process is gone")
                      : describe_wait_status(status)) +
         (stop_requests_ == 0 ? "; starting a new one" : ""));
+    if (!parser_gone) take_back_queued_tasks();
     requeue_tasks_of(pid, parser_gone);
-    if (!parser_gone) recover_unclaimed_tasks();
+    if (!parser_gone) watch_unclaimed_tasks();
   }
   if (!shutting_down && stop_requests_ == 0) {
     fetchers_.erase(std::remove_if(fetchers_.begin(), fetchers_.end(),

@@ -27,6 +27,18 @@ void HostScheduler::add(const std::string& host, Task task) {
   if (!h.listed) relist(host, h);
 }
 
+void HostScheduler::add_front(const std::string& host, Task task) {
+  Host& h = hosts_[host];
+  h.tasks.push_front(std::move(task));
+  ++queued_;
+  if (!h.listed) relist(host, h);
+}
+
+std::int64_t HostScheduler::ready_at_ms(const std::string& host) const {
+  auto it = hosts_.find(host);
+  return it == hosts_.end() ? 0 : it->second.next_start_ms;
+}
+
 std::optional<std::pair<std::string, Task>> HostScheduler::next(std::int64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
   if (ready_.empty() || ready_.begin()->first > now_ms) return std::nullopt;

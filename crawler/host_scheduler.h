@@ -29,6 +29,11 @@ class HostScheduler {
   HostScheduler(int per_host, std::int64_t delay_ms) : per_host_(per_host), delay_ms_(delay_ms) {}
 
   void add(const std::string& host, Task task);
+  // Ahead of the host's other tasks: the next one it hands out.
+  void add_front(const std::string& host, Task task);
+  // When the host may start its next request, as far as delays and back-off say (0 for a host
+  // it does not know); a free slot is not checked.
+  std::int64_t ready_at_ms(const std::string& host) const;
   // The next task that may start at now_ms, or nullopt. Counts it as in flight.
   std::optional<std::pair<std::string, Task>> next(std::int64_t now_ms);
   // A fetcher reported the request started at started_ms (when it took the task, then again

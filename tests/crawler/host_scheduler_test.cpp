@@ -591,3 +591,27 @@ TEST_CASE("host_scheduler: the error back-off is capped", "[crawler][scheduler][
   scheduler.finished("a", 0, true, now);
   CHECK(scheduler.next_ready_ms() - now == HostScheduler::kBackoffMaxMs);
 }
+
+TEST_CASE("host_scheduler: add_front goes ahead of the host's queue, ready_at_ms tells its wait",
+          "[crawler][scheduler]") {
+  HostScheduler scheduler(1, 1000);
+  CHECK(scheduler.ready_at_ms("a") == 0);  // unknown host: no wait
+  scheduler.add("a", make_task(1));
+  scheduler.add("a", make_task(2));
+  scheduler.add_front("a", make_task(3));
+  CHECK(scheduler.queued() == 3);
+  CHECK(take(scheduler, 0) == std::make_pair(std::string("a"), std::int64_t{3}));
+  CHECK(scheduler.ready_at_ms("a") == 1000);  // the delay from that start
+  scheduler.finished("a", 0, /*trouble=*/false, 10);
+  CHECK(take(scheduler, 999).second == -1);
+  CHECK(take(scheduler, 1000) == std::make_pair(std::string("a"), std::int64_t{1}));
+  scheduler.add_front("b", make_task(4));  // a new host
+  CHECK(take(scheduler, 1000) == std::make_pair(std::string("b"), std::int64_t{4}));
+
+  HostScheduler no_delay(2, 0);
+  no_delay.add("c", make_task(5));
+  REQUIRE(take(no_delay, 0).second == 5);
+  CHECK(no_delay.ready_at_ms("c") == 0);
+  no_delay.finished("c", 0, /*trouble=*/true, 100);  // the error back-off, from 100
+  CHECK(no_delay.ready_at_ms("c") == 100 + HostScheduler::kBackoffBaseMs);
+}

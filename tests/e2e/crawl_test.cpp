@@ -558,6 +558,21 @@ TEST_CASE("crawl: a fetcher that dies with many transfers aboard is charged to t
     CHECK(query_int(db, "SELECT count(*) FROM frontier") == 0);
     check_no_leftover_processes(db);
   }
+  // 111 URLs kill fetchers (/p/5.html, /p/50.html ... /p/599.html), so fetchers die with
+  // results handed over, and those pages are stored while their copies wait to go out again:
+  // they count once, and --max-pages holds.
+  const std::string db = f.dir.file("aboard-max-pages.db");
+  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2", "--per-host", "16",
+                               "--max-pages", "300", "--progress-interval", "0"},
+                              180, {"CRAWLER_TEST_CRASH_ON_URL=/p/5"});
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM pages") == 300);
+  CHECK(query_int(db,
+                  "SELECT count(*) FROM pages p JOIN urls u ON u.id = p.url_id "
+                  "WHERE u.state = 'queued'") == 0);
+  check_no_leftover_processes(db);
 }
 
 TEST_CASE("crawl: SIGTERM to the whole process group stops the crawl cleanly, and it resumes",
