@@ -127,6 +127,8 @@ class Coordinator {
   int read_stop_signals();
   void charge_lost_tasks(std::int64_t now_ms);
   InFlight take_back(std::int64_t seq);
+  void count_dispatch(const Task& task, int change);
+  void back_to_scheduler(std::string host, Task task);
   void requeue(std::int64_t seq);
   void blame_death(const std::vector<std::int64_t>& seqs, bool out_to_blame, bool lone_to_blame,
                    const char* why);
@@ -393,6 +395,12 @@ Result<void> Coordinator::replace_parser(int status) {
   std::string packet;
   while (recv_packet(child_task_fd_.get(), packet, Blocking::No) == IoStatus::Ok) {
   }
+  // The dead parser stores none of the results it held: a task requeued while its result was
+  // there counts for --max-pages again only where it is in flight (count_dispatch).
+  for (auto seq : result_at_parser_) {
+    if (in_flight_.count(seq) == 0) --dispatched_;
+  }
+  result_at_parser_.clear();
   const std::unordered_set<std::int64_t> charged_seqs = charged_parses();
   std::vector<InFlight> failed;
   std::vector<Task> refused;
@@ -412,13 +420,12 @@ Result<void> Coordinator::replace_parser(int status) {
     }
     if (charged) ++moved.task.attempt;
     if (is_page(moved.task)) --dispatched_;
-    scheduler_.add(moved.host, std::move(moved.task));
+    back_to_scheduler(std::move(moved.host), std::move(moved.task));
   }
   parse_slots_.clear();
   hung_parses_.clear();
   parser_killed_ = false;
   unclaimed_since_ms_.clear();  // every task was requeued above
-  result_at_parser_.clear();    // the dead parser stores none of them now
   if (auto r = spawn_parser(); !r) return r;
   for (auto& flight : failed) report_failure(std::move(flight), "parser_crash");
   RobotsGate::Output out;
@@ -547,7 +554,7 @@ void Coordinator::dispatch(std::int64_t now_ms) {
     if (st != IoStatus::Ok) return;
     InFlight flight{std::move(pending_->second), std::move(pending_->first), -1};
     const std::int64_t seq = flight.task.seq;
-    if (is_page(flight.task)) ++dispatched_;
+    count_dispatch(flight.task, +1);
     in_flight_.emplace(seq, std::move(flight));
     pending_.reset();
   }
@@ -742,8 +749,23 @@ InFlight Coordinator::take_back(std::int64_t seq) {
 // --max-pages.
 void Coordinator::requeue(std::int64_t seq) {
   InFlight flight = take_back(seq);
-  if (is_page(flight.task)) --dispatched_;
-  scheduler_.add(flight.host, std::move(flight.task));
+  count_dispatch(flight.task, -1);
+  back_to_scheduler(std::move(flight.host), std::move(flight.task));
+}
+
+// --max-pages counts pages dispatched (and stored), each once: a task whose result is with the
+// parser after its fetcher died (result_at_parser_) stays counted wherever its copy is.
+void Coordinator::count_dispatch(const Task& task, int change) {
+  if (is_page(task) && result_at_parser_.count(task.seq) == 0) dispatched_ += change;
+}
+
+// The suspect out keeps its place ahead of its host's other tasks.
+void Coordinator::back_to_scheduler(std::string host, Task task) {
+  if (suspect_out_ == task.seq) {
+    scheduler_.add_front(host, std::move(task));
+  } else {
+    scheduler_.add(host, std::move(task));
+  }
 }
 
 // A fetcher died (crashed, or killed by the watchdog) with the tasks `seqs` aboard. Only the
@@ -783,7 +805,7 @@ void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, bool out_to
       charged = std::move(flight);
       continue;
     }
-    if (is_page(flight.task)) --dispatched_;
+    count_dispatch(flight.task, -1);
     suspects_.emplace_back(std::move(flight.host), std::move(flight.task));
   }
   if (!charged) return;
@@ -792,7 +814,7 @@ void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, bool out_to
     return;
   }
   ++charged->task.attempt;
-  if (is_page(charged->task)) --dispatched_;
+  count_dispatch(charged->task, -1);
   suspects_.emplace_back(std::move(charged->host), std::move(charged->task));  // the others first
 }
 
@@ -822,7 +844,7 @@ void Coordinator::stored_after_requeue(const CommittedTask& done) {
   ++committed_;
   --queued_estimate_;
   if (done.status == 0) ++errors_;
-  ++dispatched_;  // uncounted when it was requeued
+  // (--max-pages counted it all along: count_dispatch)
   settle_suspect(done.seq);
   auto suspect = std::find_if(suspects_.begin(), suspects_.end(),
                               [&](const auto& entry) { return entry.second.seq == done.seq; });
@@ -853,7 +875,7 @@ void Coordinator::schedule_retry(InFlight flight, const Fetched& fetched) {
     wait_ms = std::uniform_int_distribution<std::int64_t>(backoff / 2, backoff * 3 / 2)(jitter_);
   }
   ++flight.task.attempt;
-  if (is_page(flight.task)) --dispatched_;
+  count_dispatch(flight.task, -1);
   if (options_.verbose) {
     log("retry in " + format_duration(static_cast<double>(wait_ms) / 1000.0) + " (" +
         (fetched.status > 0 ? std::to_string(fetched.status) : "no response") + ") " +
