@@ -135,6 +135,7 @@ class Coordinator {
   void release_suspect(std::int64_t now_ms);
   void settle_suspect(std::int64_t seq);
   void stored_after_requeue(const CommittedTask& done);
+  void count_stored(const CommittedTask& done);
   void report_failure(InFlight flight, const std::string& why);
   void schedule_retry(InFlight flight, const Fetched& fetched);
   void release_due_retries(std::int64_t now_ms);
@@ -419,7 +420,7 @@ Result<void> Coordinator::replace_parser(int status) {
       continue;
     }
     if (charged) ++moved.task.attempt;
-    if (is_page(moved.task)) --dispatched_;
+    count_dispatch(moved.task, -1);
     back_to_scheduler(std::move(moved.host), std::move(moved.task));
   }
   parse_slots_.clear();
@@ -543,7 +544,8 @@ void Coordinator::dispatch(std::int64_t now_ms) {
     if (!pending_) {
       pending_ = scheduler_.next(now_ms);
       if (!pending_) return;
-      if (stored_while_queued_.erase(pending_->second.seq) != 0) {  // stored_after_requeue
+      if (!stored_while_queued_.empty() &&  // stored_after_requeue
+          stored_while_queued_.erase(pending_->second.seq) != 0) {
         scheduler_.abandoned(pending_->first);
         pending_.reset();
         continue;
@@ -612,9 +614,7 @@ void Coordinator::handle_committed(const Committed& committed) {
       log((done.status > 0 ? std::to_string(done.status) : done.error_kind) + ' ' +
           it->second.task.url);
     }
-    ++committed_;
-    --queued_estimate_;
-    if (done.status == 0) ++errors_;
+    count_stored(done);
     in_flight_.erase(it);
   }
 }
@@ -756,7 +756,8 @@ void Coordinator::requeue(std::int64_t seq) {
 // --max-pages counts pages dispatched (and stored), each once: a task whose result is with the
 // parser after its fetcher died (result_at_parser_) stays counted wherever its copy is.
 void Coordinator::count_dispatch(const Task& task, int change) {
-  if (is_page(task) && result_at_parser_.count(task.seq) == 0) dispatched_ += change;
+  if (!is_page(task)) return;
+  if (result_at_parser_.empty() || result_at_parser_.count(task.seq) == 0) dispatched_ += change;
 }
 
 // The suspect out keeps its place ahead of its host's other tasks.
@@ -841,10 +842,7 @@ void Coordinator::release_suspect(std::int64_t now_ms) {
 // fetcher died (it was handed over, then requeued): the page is stored, so it counts, and the
 // copy waiting to go out is dropped.
 void Coordinator::stored_after_requeue(const CommittedTask& done) {
-  ++committed_;
-  --queued_estimate_;
-  if (done.status == 0) ++errors_;
-  // (--max-pages counted it all along: count_dispatch)
+  count_stored(done);  // (--max-pages counted it all along: count_dispatch)
   settle_suspect(done.seq);
   auto suspect = std::find_if(suspects_.begin(), suspects_.end(),
                               [&](const auto& entry) { return entry.second.seq == done.seq; });
@@ -856,6 +854,13 @@ void Coordinator::stored_after_requeue(const CommittedTask& done) {
   } else {
     stored_while_queued_.insert(done.seq);  // in the scheduler, or waiting for a retry
   }
+}
+
+// A page the parser stored: for the summary and the progress line.
+void Coordinator::count_stored(const CommittedTask& done) {
+  ++committed_;
+  --queued_estimate_;
+  if (done.status == 0) ++errors_;
 }
 
 void Coordinator::settle_suspect(std::int64_t seq) {

@@ -21,15 +21,20 @@ void HostScheduler::relist(const std::string& name, Host& host) {
 }
 
 void HostScheduler::add(const std::string& host, Task task) {
-  Host& h = hosts_[host];
-  h.tasks.push_back(std::move(task));
-  ++queued_;
-  if (!h.listed) relist(host, h);
+  enqueue(host, std::move(task), false);
 }
 
 void HostScheduler::add_front(const std::string& host, Task task) {
+  enqueue(host, std::move(task), true);
+}
+
+void HostScheduler::enqueue(const std::string& host, Task task, bool front) {
   Host& h = hosts_[host];
-  h.tasks.push_front(std::move(task));
+  if (front) {
+    h.tasks.push_front(std::move(task));
+  } else {
+    h.tasks.push_back(std::move(task));
+  }
   ++queued_;
   if (!h.listed) relist(host, h);
 }

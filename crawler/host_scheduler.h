@@ -69,6 +69,7 @@ class HostScheduler {
     std::int64_t listed_key = 0;
     int failures = 0;            // consecutive requests with trouble
   };
+  void enqueue(const std::string& host, Task task, bool front);
   void relist(const std::string& name, Host& host);
   // One request fewer in flight: relists the host, or forgets it if it is idle.
   void free_slot(std::unordered_map<std::string, Host>::iterator it);
