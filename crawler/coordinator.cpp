@@ -798,16 +798,19 @@ void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, bool out_to
         (seqs.size() == 1 ? " was" : "s were") +
         " with the dead fetcher; fetching them again one at a time to find the cause");
   }
+  auto add_suspect = [this](InFlight flight) {
+    count_dispatch(flight.task, -1);
+    suspects_.emplace_back(std::move(flight.host), std::move(flight.task));
+  };
   std::optional<InFlight> charged;
   for (auto seq : seqs) {
     InFlight flight = take_back(seq);
     settle_suspect(seq);
     if (seq == culprit) {
       charged = std::move(flight);
-      continue;
+    } else {
+      add_suspect(std::move(flight));
     }
-    count_dispatch(flight.task, -1);
-    suspects_.emplace_back(std::move(flight.host), std::move(flight.task));
   }
   if (!charged) return;
   if (charged->task.attempt >= options_.max_attempts) {
@@ -815,8 +818,7 @@ void Coordinator::blame_death(const std::vector<std::int64_t>& seqs, bool out_to
     return;
   }
   ++charged->task.attempt;
-  count_dispatch(charged->task, -1);
-  suspects_.emplace_back(std::move(charged->host), std::move(charged->task));  // the others first
+  add_suspect(std::move(*charged));  // after the others
 }
 
 // Once the suspect out is settled, the next goes out: the first whose host may start now,
