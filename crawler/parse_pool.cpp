@@ -1,7 +1,9 @@
 #include "crawler/parse_pool.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -15,16 +17,28 @@
 namespace crawler {
 
 common::Result<std::unique_ptr<ParsePool>> ParsePool::create(int threads, ParseFunction parse,
-                                                             ParseSlots* slots) {
+                                                             ParseSlots* slots,
+                                                             int nice_increment) {
   const int max_threads = slots != nullptr ? slots->count() : ParseSlots::kMaxSlots;
   if (threads < 1 || threads > max_threads) {
     return common::make_error(common::ErrorCode::BadInput,
                               "parse threads: " + std::to_string(threads) + " is not in 1.." +
                                   std::to_string(max_threads));
   }
+  if (nice_increment < 0 || nice_increment > 19) {
+    return common::make_error(
+        common::ErrorCode::BadInput,
+        "parse threads: nice increment " + std::to_string(nice_increment) + " is not in 0..19");
+  }
+  // A thread starts at its creator's nice value. getpriority() may return -1 as a value, so
+  // errno tells an error apart; on one the threads keep the creator's.
+  std::optional<int> nice;
+  errno = 0;
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  if (nice_increment > 0 && errno == 0) nice = std::min(19, own + nice_increment);
   auto wake = make_wake_fd();
   if (!wake) return common::error_of(wake);
-  std::unique_ptr<ParsePool> pool(new ParsePool(std::move(parse), slots, std::move(*wake)));
+  std::unique_ptr<ParsePool> pool(new ParsePool(std::move(parse), slots, std::move(*wake), nice));
   try {
     for (int i = 0; i < threads; ++i) pool->threads_.emplace_back(&ParsePool::run, pool.get(), i);
   } catch (const std::exception& e) {  // std::system_error: no thread
@@ -78,6 +92,8 @@ void ParsePool::wait_until_unparsed(std::size_t unparsed) {
 // page) takes the process down like a crash, with the page named in its slot.
 void ParsePool::run(int slot) {
   common::set_thread_name("parse-" + std::to_string(slot));
+  // Linux keeps a nice value per thread (PRIO_PROCESS with a thread id).
+  if (nice_) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), *nice_);
   (void)use_alternate_signal_stack();  // without one, the marker runs on the thread's stack
   set_current_parse_slot(slot);
   for (;;) {

@@ -7,6 +7,14 @@
 // Thread i works under slot i of the ParseSlots, so the coordinator can tell which page a
 // dying or hung parser was on. A parse function that throws aborts the process (as an
 // uncaught exception would have), and the crash marker names its page.
+//
+// Parse threads run at a lower priority than the rest of the crawl (`nice_increment`
+// above the creating thread's nice value, at most 19). They are the one stage with threads
+// to spare; the writer thread, the fetchers and the coordinator are single threads that the
+// parse threads wait for. On the scale scenario the writer is the bottleneck, and at equal
+// priority it spent a quarter of its time ready but waiting for a CPU that a parse thread
+// held (docs/PERFORMANCE.md, "The writer waits for a CPU"). On an idle machine the parse
+// threads still get every CPU the rest leaves.
 
 #include <condition_variable>
 #include <cstddef>
@@ -37,10 +45,16 @@ class ParsePool {
     storage::PageWrite write;
   };
 
+  // What the crawl uses: see the header.
+  static constexpr int kNiceIncrement = 5;
+
   // `threads` in 1..slots->count() (slots may be null: no breadcrumbs, as in tests).
+  // `nice_increment` in 0..19 is added to the creating thread's nice value for the pool's
+  // threads (best effort: a failure leaves them at the caller's).
   [[nodiscard]] static common::Result<std::unique_ptr<ParsePool>> create(int threads,
                                                                          ParseFunction parse,
-                                                                         ParseSlots* slots);
+                                                                         ParseSlots* slots,
+                                                                         int nice_increment);
   ~ParsePool();  // finishes no more jobs: stops the threads after their current one
   ParsePool(const ParsePool&) = delete;
   ParsePool& operator=(const ParsePool&) = delete;
@@ -61,13 +75,14 @@ class ParsePool {
   void wait_until_unparsed(std::size_t unparsed);
 
  private:
-  ParsePool(ParseFunction parse, ParseSlots* slots, common::UniqueFd wake)
-      : parse_(std::move(parse)), slots_(slots), wake_(std::move(wake)) {}
+  ParsePool(ParseFunction parse, ParseSlots* slots, common::UniqueFd wake, std::optional<int> nice)
+      : parse_(std::move(parse)), slots_(slots), wake_(std::move(wake)), nice_(nice) {}
   void run(int slot);
 
   ParseFunction parse_;
   ParseSlots* slots_;
   common::UniqueFd wake_;
+  const std::optional<int> nice_;  // the threads' nice value; none: the creator's
   mutable std::mutex mutex_;
   std::condition_variable work_ready_, done_ready_;
   std::deque<FetchResult> jobs_;

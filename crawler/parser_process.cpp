@@ -311,7 +311,8 @@ int run_parser_process(const CrawlOptions& options) {
   install_crash_marker(&*slots);
   auto pool = ParsePool::create(
       std::max(1, std::min(options.parse_threads, slots->count())),
-      [&worker](const FetchResult& result) { return worker.parse(result); }, &*slots);
+      [&worker](const FetchResult& result) { return worker.parse(result); }, &*slots,
+      ParsePool::kNiceIncrement);
   if (!pool) {
     std::cerr << "parser: " << pool.error().context << '\n';
     return 1;

@@ -1,10 +1,15 @@
 #include "crawler/parse_pool.h"
 
 #include <poll.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -40,7 +45,7 @@ TEST_CASE("parse pool: every result comes back parsed once, on every thread coun
           write.page.size_bytes = static_cast<std::int64_t>(r.body.size());
           return write;
         },
-        &*slots);
+        &*slots, 0);
     REQUIRE(pool.has_value());
     constexpr int kResults = 200;
     for (int i = 1; i <= kResults; ++i) (*pool)->submit(result_for(i));
@@ -74,7 +79,7 @@ TEST_CASE("parse pool: the wake fd is readable while results wait, slots show pa
         }
         return storage::PageWrite{};
       },
-      &*slots);
+      &*slots, 0);
   REQUIRE(pool.has_value());
   CHECK_FALSE(readable((*pool)->wake_fd(), 0));
   (*pool)->submit(result_for(5));
@@ -102,9 +107,49 @@ TEST_CASE("parse pool: a thread count outside 1..slots is refused", "[crawler][p
   auto slots = crawler::ParseSlots::create(2);
   REQUIRE(slots.has_value());
   auto parse = [](const crawler::FetchResult&) { return storage::PageWrite{}; };
-  CHECK_FALSE(crawler::ParsePool::create(0, parse, &*slots).has_value());
-  CHECK_FALSE(crawler::ParsePool::create(3, parse, &*slots).has_value());
-  CHECK(crawler::ParsePool::create(2, parse, &*slots).has_value());
+  CHECK_FALSE(crawler::ParsePool::create(0, parse, &*slots, 0).has_value());
+  CHECK_FALSE(crawler::ParsePool::create(3, parse, &*slots, 0).has_value());
+  CHECK(crawler::ParsePool::create(2, parse, &*slots, 0).has_value());
+  // and so is a nice increment outside 0..19
+  CHECK_FALSE(crawler::ParsePool::create(2, parse, &*slots, -1).has_value());
+  CHECK_FALSE(crawler::ParsePool::create(2, parse, &*slots, 20).has_value());
+}
+
+TEST_CASE("parse pool: its threads run at the creator's nice value plus the increment",
+          "[crawler][parse_pool]") {
+  errno = 0;
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  REQUIRE(errno == 0);
+  struct Case {
+    int increment;
+    int expected;
+  };
+  for (const Case c : {Case{0, own}, Case{5, std::min(19, own + 5)}, Case{19, 19}}) {
+    CAPTURE(c.increment);
+    auto slots = crawler::ParseSlots::create(2);
+    REQUIRE(slots.has_value());
+    std::mutex mutex;
+    std::set<int> seen;  // the nice values the parses ran at
+    auto pool = crawler::ParsePool::create(
+        2,
+        [&](const crawler::FetchResult&) {
+          errno = 0;
+          const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+          std::lock_guard<std::mutex> lock(mutex);
+          seen.insert(errno == 0 ? nice : 100);
+          // long enough that both threads take a page
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return storage::PageWrite{};
+        },
+        &*slots, c.increment);
+    REQUIRE(pool.has_value());
+    for (int seq = 1; seq <= 4; ++seq) (*pool)->submit(result_for(seq));
+    (*pool)->wait_until_unparsed(0);
+    CHECK((*pool)->take_done().size() == 4);
+    CHECK(seen == std::set<int>{c.expected});
+    // the creating thread keeps its own
+    CHECK(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())) == own);
+  }
 }
 
 TEST_CASE("parse pool: wait_until_unparsed returns once that few pages are left to parse",
@@ -121,7 +166,7 @@ TEST_CASE("parse pool: wait_until_unparsed returns once that few pages are left 
         }
         return storage::PageWrite{};
       },
-      &*slots);
+      &*slots, 0);
   REQUIRE(pool.has_value());
   for (int seq = 1; seq <= 6; ++seq) (*pool)->submit(result_for(seq));
   std::atomic<bool> returned{false};
