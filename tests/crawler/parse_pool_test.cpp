@@ -120,6 +120,10 @@ TEST_CASE("parse pool: its threads run at the creator's nice value plus the incr
   errno = 0;
   const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
   REQUIRE(errno == 0);
+  if (own == 19) {  // every case would expect 19: nothing to tell apart
+    WARN("the test runs at nice 19 already: nothing to check");
+    return;
+  }
   struct Case {
     int increment;
     int expected;
@@ -137,7 +141,7 @@ TEST_CASE("parse pool: its threads run at the creator's nice value plus the incr
           const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
           std::lock_guard<std::mutex> lock(mutex);
           seen.insert(errno == 0 ? nice : 100);
-          // long enough that both threads take a page
+          // long enough that both threads are likely to take a page
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
           return storage::PageWrite{};
         },
