@@ -12,8 +12,8 @@
 // above the creating thread's nice value, at most 19). They are the one stage with threads
 // to spare; the writer thread, the fetchers and the coordinator are single threads that the
 // parse threads wait for. On the scale scenario the writer is the bottleneck, and at equal
-// priority it spent a quarter of its time ready but waiting for a CPU that a parse thread
-// held (docs/PERFORMANCE.md, "The writer waits for a CPU"). On an idle machine the parse
+// priority it spent 20-27% of its time ready but waiting for a CPU while the parse threads
+// ran (docs/PERFORMANCE.md, "The writer waits for a CPU"). On an idle machine the parse
 // threads still get every CPU the rest leaves.
 
 #include <condition_variable>
