@@ -6,7 +6,9 @@
 // vfork, not fork: the child borrows our memory until its exec instead of copying our page
 // tables, and we do not take a copy-on-write fault on every page we touch afterwards. That
 // was 15-20 ms of CPU per crawl (docs/PERFORMANCE.md, "fixed cost"). An exec that fails is
-// reported by spawn() as an error, not as a child that exits at once.
+// reported by spawn() as an error, not as a child that exits at once. spawn() returns at the
+// exec's point of no return; the kernel closes the child's close-on-exec fds just after, so
+// for a moment /proc may still list them (harmless: the new program never sees them).
 //
 // The child inherits only the fds named in `fds` (moved to the given numbers) and those of
 // ours without close-on-exec, starts with no signal handler of ours and an empty signal mask,

@@ -1,10 +1,12 @@
 #include "crawler/child_process.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -100,10 +102,23 @@ TEST_CASE("child process: only the mapped fds and our fds without close-on-exec 
   }
   Pipe out;
   Pipe other;  // close-on-exec, not mapped
-  // spawn returns once the exec is done: sleep's fds are what the child inherited.
   auto child = crawler::ChildProcess::spawn_program("/bin/sleep", {"sleep", "30"},
                                                     {{out.write_end, 3}});
   REQUIRE(child);
+  // spawn returns when vfork lets us go, at the exec's point of no return: the kernel closes
+  // the child's close-on-exec fds just after, and then the dynamic loader and sleep's start-up
+  // open and close files of their own. Once sleep is in its nanosleep, the fds left are what
+  // the child inherited.
+  const std::string syscall_path = "/proc/" + std::to_string(child->pid()) + "/syscall";
+  const std::set<std::string> sleeping = {std::to_string(SYS_clock_nanosleep),
+                                          std::to_string(SYS_nanosleep)};
+  std::string call;
+  for (int waited_ms = 0; waited_ms < 10000 && sleeping.count(call) == 0; ++waited_ms) {
+    ::usleep(1000);
+    std::ifstream in(syscall_path);
+    in >> call;  // the number of the system call it is blocked in, or "running"
+  }
+  REQUIRE(sleeping.count(call) == 1);
   std::set<int> seen;
   for (int fd = 0; fd < 1024; ++fd) {
     const std::string link = "/proc/" + std::to_string(child->pid()) + "/fd/" + std::to_string(fd);
