@@ -118,6 +118,7 @@ TEST_CASE("child process: only the mapped fds and our fds without close-on-exec 
     std::ifstream in(syscall_path);
     in >> call;  // the number of the system call it is blocked in, or "running"
   }
+  INFO(syscall_path << " read \"" << call << "\" (empty: not readable)");
   REQUIRE(sleeping.count(call) == 1);
   std::set<int> seen;
   for (int fd = 0; fd < 1024; ++fd) {
