@@ -109,7 +109,8 @@ TEST_CASE("child process: only the mapped fds and our fds without close-on-exec 
   // the child's close-on-exec fds just after, and then the dynamic loader and sleep's start-up
   // open and close files of their own. Once sleep is in its nanosleep, the fds left are what
   // the child inherited.
-  const std::string syscall_path = "/proc/" + std::to_string(child->pid()) + "/syscall";
+  const std::string proc = "/proc/" + std::to_string(child->pid());
+  const std::string syscall_path = proc + "/syscall";
   const std::set<std::string> sleeping = {std::to_string(SYS_clock_nanosleep),
                                           std::to_string(SYS_nanosleep)};
   std::string call;
@@ -122,7 +123,7 @@ TEST_CASE("child process: only the mapped fds and our fds without close-on-exec 
   REQUIRE(sleeping.count(call) == 1);
   std::set<int> seen;
   for (int fd = 0; fd < 1024; ++fd) {
-    const std::string link = "/proc/" + std::to_string(child->pid()) + "/fd/" + std::to_string(fd);
+    const std::string link = proc + "/fd/" + std::to_string(fd);
     if (::access(link.c_str(), F_OK) == 0) seen.insert(fd);
   }
   CHECK(seen.count(3) == 1);
