@@ -5,13 +5,15 @@
 #   - the real crawler, run under bench_measure, stores exactly those 50 pages, and the
 #     measurement JSON has every field with sane values (CPU > 0, RSS > 0, 4 processes);
 #   - bench_measure counts the CPU of an orphaned grandchild and enforces --timeout-s;
-#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links;
+#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links, and
+#     bench_libxml2_floor (if built) 8, with and without --sax;
 #   - bench_store_sim runs every layout to 30,000 URLs, printing a rate for each tenth, and
 #     refuses an existing file.
 #
 #   smoke_test.sh CRAWLER BENCH_MEASURE BENCH_SERVER BENCH_PARSE_FLOOR FIXTURES_DIR STORE_SIM
+#                 [BENCH_LIBXML2_FLOOR or -]
 set -eu
-CRAWLER=$1 MEASURE=$2 SERVER=$3 FLOOR=$4 FIXTURES=$5 STORE_SIM=$6
+CRAWLER=$1 MEASURE=$2 SERVER=$3 FLOOR=$4 FIXTURES=$5 STORE_SIM=$6 LIBXML2_FLOOR=${7:--}
 TMP=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -79,6 +81,19 @@ check "$(field wall_s "$TMP/timeout.json") < 5" "timeout enforced"
 cat "$TMP/floor.json"
 [ "$(field files "$TMP/floor.json")" = 3 ] || fail "parse floor files"
 [ "$(field links "$TMP/floor.json")" = 9 ] || fail "parse floor links"
+# ... and with libxml2 (if built; LIBXML2_FLOOR is "-" if not): the same files, 8 links. Its
+# HTML 4 recovery closes the unclosed <a> of two.html at </b> instead of reconstructing it.
+if [ "$LIBXML2_FLOOR" != - ]; then
+  for mode in "" --sax; do
+    # shellcheck disable=SC2086  # an empty mode is no argument
+    "$LIBXML2_FLOOR" "$FIXTURES" $mode > "$TMP/xml.json" || fail "bench_libxml2_floor $mode"
+    cat "$TMP/xml.json"
+    [ "$(field files "$TMP/xml.json")" = 3 ] || fail "libxml2 floor $mode files"
+    [ "$(field links "$TMP/xml.json")" = 8 ] || fail "libxml2 floor $mode links"
+  done
+  status=0; "$LIBXML2_FLOOR" "$FIXTURES" --tree 2> /dev/null || status=$?
+  [ "$status" = 2 ] || fail "bench_libxml2_floor took an unknown flag (status $status)"
+fi
 
 # 5. bench_store_sim, each layout (the leveled ones with small merges, so they merge and sweep).
 for args in "--layout current" "--layout compact" "--layout staged --merge-urls 5000" \
