@@ -121,6 +121,15 @@ INSERT INTO url_ids(scheme) SELECT CASE
   WHEN EXISTS (SELECT 1 FROM urls) OR EXISTS (SELECT 1 FROM pages) THEN 'hash'
   ELSE 'sequence' END;
 )sql",
+    // 4 -> 5: FTS5 merges its segments a little at every commit again. Migration 3 -> 4 set
+    // automerge to 16, FTS5's default crisismerge: a level that reached 16 segments was then
+    // merged whole, at once, inside the commit that made the 16th, and each level up is 16
+    // times larger (scenario 3: 1.3-1.4 s for a commit that takes 0.07 s; a few levels on, longer
+    // than --watchdog, whose kill and retry would hit the same merge). With crisismerge 64
+    // the automerge spreads that work over the commits that follow (docs/PERFORMANCE.md).
+    R"sql(
+INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
+)sql",
 };
 
 // The database's user_version, or an error if it is newer than this build understands.

@@ -253,7 +253,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 4);
+  CHECK(storage::kSchemaVersion == 5);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -272,6 +272,8 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   }
   CHECK(query_text(db.get(), "SELECT group_concat(scheme) FROM url_ids") == "sequence");
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
+  // Migration 4 -> 5: merges stay incremental (crisismerge above automerge).
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
   // AUTOINCREMENT: frontier.seq is never reused, which the coordinator's cursor relies on.
   CHECK(query_int(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'") ==
         1);
@@ -540,7 +542,7 @@ TEST_CASE("schema: a version 1 database is upgraded to the current version in pl
   TempDir dir;
   const std::string path = dir.file("old.db");
   {
-    // A v1 database: the current schema without what migrations 1 -> 2, 2 -> 3 and 3 -> 4 add.
+    // A v1 database: the current schema without what migrations 1 -> 2 ... 4 -> 5 add.
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
         db.get(), std::string(kDropV4) +
@@ -549,7 +551,7 @@ TEST_CASE("schema: a version 1 database is upgraded to the current version in pl
                       "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
   }
   auto db = must(storage::open_for_writing(path));
-  CHECK(query_int(db.get(), "PRAGMA user_version") == 4);
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(columns_of(db.get(), "page_text") == "title,body");
   CHECK(columns_of(db.get(), "sitemaps") == "origin,url");
   CHECK(query_int(db.get(), "SELECT count(*) FROM crawls") == 1);
@@ -569,7 +571,7 @@ TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kep
                       "INSERT INTO page_text(rowid, title, body) VALUES (1, 'Kept', 'words')"));
   }
   auto db = must(storage::open_for_writing(path));
-  CHECK(query_int(db.get(), "PRAGMA user_version") == 4);
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(columns_of(db.get(), "robots") ==
         "origin,url,status,fetched_at,access,body,crawl_delay,error,error_detail,attempts");
   CHECK(query_int(db.get(), "SELECT count(*) FROM robots") == 0);
@@ -594,7 +596,7 @@ TEST_CASE("schema: a version 3 database with URLs keeps its hash ids; an empty o
     must(storage::exec(db.get(), sql));
   }
   auto db = must(storage::open_for_writing(path));
-  CHECK(query_int(db.get(), "PRAGMA user_version") == 4);
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(query_text(db.get(), "SELECT scheme FROM url_ids") == (with_urls ? "hash" : "sequence"));
   CHECK(query_int(db.get(), "SELECT count(*) FROM url_ids") == 1);
   if (with_urls) {
@@ -603,6 +605,35 @@ TEST_CASE("schema: a version 3 database with URLs keeps its hash ids; an empty o
   } else {
     CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys") == 0);
   }
+}
+
+TEST_CASE("schema: a version 4 database gets incremental FTS5 merges, its text kept",
+          "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.file("v4.db");
+  {
+    // Version 4 as it shipped: FTS5's default crisismerge (no row in page_text_config).
+    auto db = must(storage::open_for_writing(path));
+    must(storage::exec(db.get(),
+                       "DELETE FROM page_text_config WHERE k = 'crisismerge'; "
+                       "PRAGMA user_version = 4; "
+                       "INSERT INTO page_text(rowid, title, body) VALUES (7, 'Kept', 'words')"));
+  }
+  {
+    auto db = must(storage::open_db(path, OpenMode::ReadOnly));
+    REQUIRE(query_int(db.get(), "SELECT count(*) FROM page_text_config WHERE k = 'crisismerge'") ==
+            0);
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
+  CHECK(query_text(db.get(), "SELECT title FROM page_text WHERE page_text MATCH 'words'") ==
+        "Kept");
+  // New text is indexed under the new setting.
+  must(storage::exec(db.get(),
+                     "INSERT INTO page_text(rowid, title, body) VALUES (8, 'New', 'more')"));
+  CHECK(query_int(db.get(), "SELECT rowid FROM page_text WHERE page_text MATCH 'more'") == 8);
 }
 
 // configure_sqlite_library must run before SQLite initializes: in a fresh child process it
