@@ -8,7 +8,7 @@
 #   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links, and
 #     bench_libxml2_floor (if built) 8, with and without --sax;
 #   - bench_store_sim runs every layout to 30,000 URLs, printing a rate for each tenth, and
-#     refuses an existing file.
+#     refuses an existing file; so does fts_replay.py (300 pages), where python3 is installed.
 #
 #   smoke_test.sh CRAWLER BENCH_MEASURE BENCH_SERVER BENCH_PARSE_FLOOR FIXTURES_DIR STORE_SIM
 #                 [BENCH_LIBXML2_FLOOR or -]
@@ -110,6 +110,19 @@ if "$STORE_SIM" --layout seqid "$TMP/sim.db" 2> "$TMP/sim.err"; then
   fail "bench_store_sim wrote into an existing database"
 fi
 grep -q exists "$TMP/sim.err" || fail "bench_store_sim: no reason for refusing"
+# 5b. fts_replay.py (if Python is here; nothing else needs it): a small replay prints its
+# commits and ten tenths, and it refuses an existing file.
+if command -v python3 > /dev/null; then
+  FTS_REPLAY="$(dirname "$0")/fts_replay.py"
+  python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 batch=20 crisismerge=64 > "$TMP/fts.out" ||
+    fail "fts_replay.py"
+  grep -q '^commits: 15,' "$TMP/fts.out" || fail "fts_replay.py: commits ($(cat "$TMP/fts.out"))"
+  [ "$(sed -n 's/^CPU s per tenth of the pages: //p' "$TMP/fts.out" | wc -w)" = 10 ] ||
+    fail "fts_replay.py: tenths"
+  if python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 2> /dev/null; then
+    fail "fts_replay.py wrote into an existing file"
+  fi
+fi
 # 6. bench/run's command line: --help teaches the knobs and does nothing else; an argument it
 # does not know is refused with exit 2 before anything is installed, built or started.
 RUN="$(dirname "$0")/run"

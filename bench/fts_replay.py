@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""fts_replay.py: scenario 3's full-text writes alone, through the system's SQLite (FTS5).
+
+Not run by bench/run. Inserts DOCS pages of text shaped like bench_server's endless site
+(about 380 words from a 24-word list, and 100 link texts "Page N" with N unique) into a
+`page_text` table made as the crawler makes it, BATCH pages per transaction, with the
+crawler's page size, WAL and synchronous=NORMAL, then prints the median and longest commit
+and the CPU seconds of each tenth of the pages (docs/PERFORMANCE.md, "automerge 16 made every
+merge a crisis merge"). FTS5 settings are arguments, as in the crawler's migrations:
+
+  bench/fts_replay.py DB [docs=100000] [batch=500] [cache_kib=8192] [automerge=16]
+                      [crisismerge=64] [hashsize=BYTES] [pgsz=BYTES]
+
+DB must not exist (it is the scratch file, left behind for inspection).
+"""
+import os
+import random
+import sqlite3
+import sys
+import time
+
+WORDS = ("crawler frontier latency socket page anchor parser queue host index breadth request "
+         "window server epoll timer link storage journal commit sample memory limit bound").split()
+SETTINGS = ("automerge", "crisismerge", "hashsize", "pgsz")
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1].startswith("-") or "=" in argv[1]:
+        sys.exit(__doc__)
+    path = argv[1]
+    args = {}
+    for arg in argv[2:]:
+        key, sep, value = arg.partition("=")
+        if not sep or not value.isdigit() or key not in ("docs", "batch", "cache_kib") + SETTINGS:
+            sys.exit("fts_replay.py: bad argument %r\n%s" % (arg, __doc__))
+        args[key] = int(value)
+    if os.path.exists(path):
+        sys.exit("fts_replay.py: %s exists; give a new file" % path)
+    docs, batch = args.get("docs", 100000), args.get("batch", 500)
+    if docs < 10 or batch < 1:
+        sys.exit("fts_replay.py: docs must be at least 10 and batch at least 1")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA page_size = 16384")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -%d" % args.get("cache_kib", 8192))
+    db.execute("CREATE VIRTUAL TABLE page_text USING fts5(title, body, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
+    for key in SETTINGS:
+        if key in args:
+            db.execute("INSERT INTO page_text(page_text, rank) VALUES (?, ?)", (key, args[key]))
+    rng = random.Random(1)
+    commits, tenths = [], []
+    tenth = docs // 10
+    cpu_mark = time.process_time()
+    for d in range(docs):
+        if d % batch == 0:
+            db.execute("BEGIN")
+            started = time.monotonic()
+        words = " ".join(rng.choice(WORDS) for _ in range(190))
+        links = " ".join("Page %d" % rng.getrandbits(62) for _ in range(100))
+        db.execute("INSERT INTO page_text(rowid, title, body) VALUES (?, ?, ?)",
+                   (d + 1, "Page %d" % d, words + " " + links + " " + words))
+        if d % batch == batch - 1 or d == docs - 1:
+            db.execute("COMMIT")
+            commits.append(time.monotonic() - started)
+        if (d + 1) % tenth == 0 and len(tenths) < 10:
+            now = time.process_time()
+            tenths.append(now - cpu_mark)
+            cpu_mark = now
+    commits.sort()
+    print("commits: %d, median %.3f s, longest %.3f s" %
+          (len(commits), commits[len(commits) // 2], commits[-1]))
+    print("CPU s per tenth of the pages: " + " ".join("%.2f" % t for t in tenths))
+    print("total CPU %.1f s; database %.0f MB" %
+          (sum(tenths), os.path.getsize(path) / 1e6))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
