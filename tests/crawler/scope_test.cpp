@@ -59,7 +59,7 @@ TEST_CASE("scope: --allow-domain admits the domain and its subdomains",
                     });
 }
 
-TEST_CASE("scope: an allowed domain is normalized; empty ones admit nothing",
+TEST_CASE("scope: an allowed domain is normalized, and empty ones admit nothing",
           "[crawler][scope][policy]") {
   struct Case {
     const char* name;
