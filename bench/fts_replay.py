@@ -6,10 +6,13 @@ Not run by bench/run. Inserts DOCS pages of text shaped like bench_server's endl
 `page_text` table made as the crawler makes it, BATCH pages per transaction, with the
 crawler's page size, WAL and synchronous=NORMAL, then prints the median and longest commit
 and the CPU seconds of each tenth of the pages (docs/PERFORMANCE.md, "automerge 16 made every
-merge a crisis merge"). FTS5 settings are arguments, as in the crawler's migrations:
+merge a crisis merge"). FTS5 settings are arguments; without them FTS5's own defaults
+apply (automerge 4, crisismerge 16), so the crawler's schema 5 is automerge=16 crisismerge=64:
 
-  bench/fts_replay.py DB [docs=100000] [batch=500] [cache_kib=8192] [automerge=16]
-                      [crisismerge=64] [hashsize=BYTES] [pgsz=BYTES]
+  bench/fts_replay.py DB [docs=100000] [batch=500] [cache_kib=8192] [automerge=N]
+                      [crisismerge=N] [hashsize=BYTES] [pgsz=BYTES]
+
+The last tenth also takes the pages that docs / 10 leaves over.
 
 DB must not exist (it is the scratch file, left behind for inspection).
 """
@@ -64,7 +67,7 @@ def main(argv):
         if d % batch == batch - 1 or d == docs - 1:
             db.execute("COMMIT")
             commits.append(time.monotonic() - started)
-        if (d + 1) % tenth == 0 and len(tenths) < 10:
+        if ((d + 1) % tenth == 0 and len(tenths) < 9) or d == docs - 1:
             now = time.process_time()
             tenths.append(now - cpu_mark)
             cpu_mark = now

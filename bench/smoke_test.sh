@@ -1,6 +1,7 @@
 #!/bin/sh
 # Smoke test of bench/run's parts on a tiny loopback site (ctest: bench_smoke). Needs no nginx,
-# wget2 or Python. Checks that
+# wget2 or
+# Python (fts_replay.py is skipped without Python's FTS5). Checks that
 #   - bench_server serves a 50-page site on 3 loopback hosts (20 ms latency) and reports stats;
 #   - the real crawler, run under bench_measure, stores exactly those 50 pages, and the
 #     measurement JSON has every field with sane values (CPU > 0, RSS > 0, 4 processes);
@@ -110,9 +111,10 @@ if "$STORE_SIM" --layout seqid "$TMP/sim.db" 2> "$TMP/sim.err"; then
   fail "bench_store_sim wrote into an existing database"
 fi
 grep -q exists "$TMP/sim.err" || fail "bench_store_sim: no reason for refusing"
-# 5b. fts_replay.py (if Python is here; nothing else needs it): a small replay prints its
+# 5b. fts_replay.py (if Python with FTS5 is here; nothing else needs it): a small replay prints its
 # commits and ten tenths, and it refuses an existing file.
-if command -v python3 > /dev/null; then
+if command -v python3 > /dev/null && python3 -c "import sqlite3
+sqlite3.connect(':memory:').execute('CREATE VIRTUAL TABLE t USING fts5(x)')" 2> /dev/null; then
   FTS_REPLAY="$(dirname "$0")/fts_replay.py"
   python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 batch=20 crisismerge=64 > "$TMP/fts.out" ||
     fail "fts_replay.py"

@@ -124,9 +124,10 @@ INSERT INTO url_ids(scheme) SELECT CASE
     // 4 -> 5: FTS5 merges its segments a little at every commit again. Migration 3 -> 4 set
     // automerge to 16, FTS5's default crisismerge: a level that reached 16 segments was then
     // merged whole, at once, inside the commit that made the 16th, and each level up is 16
-    // times larger (scenario 3: 1.3-1.4 s for a commit that takes 0.07 s; a few levels on, longer
-    // than --watchdog, whose kill and retry would hit the same merge). With crisismerge 64
-    // the automerge spreads that work over the commits that follow (docs/PERFORMANCE.md).
+    // times larger (bench/fts_replay.py, scenario 3's text: 1.5-1.9 s for a commit whose
+    // median is 0.07 s; a few levels on, longer than --watchdog, whose kill and retry would
+    // hit the same merge). With crisismerge 64 the automerge spreads that work over the
+    // commits that follow (docs/PERFORMANCE.md).
     R"sql(
 INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
 )sql",

@@ -279,7 +279,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
         1);
 }
 
-TEST_CASE("schema: a new database gets 16 KiB pages; an existing one keeps its page size",
+TEST_CASE("schema: a new database gets 16 KiB pages, and an existing one keeps its page size",
           "[storage][schema]") {
   TempDir dir;
   {
@@ -553,6 +553,7 @@ TEST_CASE("schema: a version 1 database is upgraded to the current version in pl
   auto db = must(storage::open_for_writing(path));
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(columns_of(db.get(), "page_text") == "title,body");
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
   CHECK(columns_of(db.get(), "sitemaps") == "origin,url");
   CHECK(query_int(db.get(), "SELECT count(*) FROM crawls") == 1);
 }
@@ -566,6 +567,7 @@ TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kep
     must(storage::exec(
         db.get(), std::string(kDropV4) +
                       "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
+                      "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); "
                       "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
                       "VALUES (1, 'http://a.test/', 0, '2026-01-01', 200); "
                       "INSERT INTO page_text(rowid, title, body) VALUES (1, 'Kept', 'words')"));
@@ -577,17 +579,22 @@ TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kep
   CHECK(query_int(db.get(), "SELECT count(*) FROM robots") == 0);
   CHECK(query_text(db.get(), "SELECT url FROM pages") == "http://a.test/");
   CHECK(query_text(db.get(), "SELECT title FROM page_text WHERE page_text MATCH 'words'") == "Kept");
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
 }
 
-TEST_CASE("schema: a version 3 database with URLs keeps its hash ids; an empty one gets a sequence",
-          "[storage][schema]") {
+TEST_CASE(
+    "schema: a version 3 database with URLs keeps its hash ids, and an empty one gets a sequence",
+    "[storage][schema]") {
   TempDir dir;
   const bool with_urls = GENERATE(true, false);
   const std::string path = dir.file("v3.db");
   const std::int64_t a = common::url_id("http://a.test/"), b = common::url_id("http://a.test/b");
   {
     auto db = must(storage::open_for_writing(path));
-    std::string sql = std::string(kDropV4) + "PRAGMA user_version = 3; ";
+    std::string sql = std::string(kDropV4) +
+                      "PRAGMA user_version = 3; "
+                      "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); ";
     if (with_urls) {  // as schema 3 stored them: urls.id = the URL's hash
       sql += "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
              std::to_string(a) + ", 'http://a.test/', 'a.test', 0, 'done', 't'), (" +
@@ -599,6 +606,7 @@ TEST_CASE("schema: a version 3 database with URLs keeps its hash ids; an empty o
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(query_text(db.get(), "SELECT scheme FROM url_ids") == (with_urls ? "hash" : "sequence"));
   CHECK(query_int(db.get(), "SELECT count(*) FROM url_ids") == 1);
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
   if (with_urls) {
     CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys WHERE hash = id") == 2);
     CHECK(storage_test::id_of(db.get(), "http://a.test/b") == b);
