@@ -1,7 +1,6 @@
 #!/bin/sh
-# Smoke test of bench/run's parts on a tiny loopback site (ctest: bench_smoke). Needs no nginx,
-# wget2 or
-# Python (fts_replay.py is skipped without Python's FTS5). Checks that
+# Smoke test of bench/run's parts on a tiny loopback site (ctest: bench_smoke). Needs no nginx
+# or wget2; Python only for fts_replay.py, skipped without Python's FTS5. Checks that
 #   - bench_server serves a 50-page site on 3 loopback hosts (20 ms latency) and reports stats;
 #   - the real crawler, run under bench_measure, stores exactly those 50 pages, and the
 #     measurement JSON has every field with sane values (CPU > 0, RSS > 0, 4 processes);
