@@ -151,24 +151,22 @@ Result<void> SqlitePageStore::prepare_statements() {
 Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& batch) {
   WriteSummary summary;
   if (auto r = exec(db_.get(), "BEGIN IMMEDIATE"); !r) return common::error_of(r);
-  struct ReleaseBatch {  // also if write_batch_rows throws (bad_alloc)
+  // Frees the batch's working memory, and rolls the transaction back on every way out but a
+  // commit: an error, or an exception (bad_alloc) from write_batch_rows, which would
+  // otherwise leave the transaction open on the connection for the next batch.
+  struct Transaction {
     SqlitePageStore* store;
-    ~ReleaseBatch() { store->release_batch(); }
-  };
-  auto written = [&] {
-    ReleaseBatch release{this};
-    return write_batch_rows(batch, summary);
-  }();
-  if (!written) {
-    (void)exec(db_.get(), "ROLLBACK");
-    keys_->rollback();
-    return common::error_of(written);
-  }
-  if (auto r = exec(db_.get(), "COMMIT"); !r) {
-    (void)exec(db_.get(), "ROLLBACK");
-    keys_->rollback();
-    return common::error_of(r);
-  }
+    bool committed = false;
+    ~Transaction() {
+      store->release_batch();
+      if (committed) return;
+      (void)exec(store->db_.get(), "ROLLBACK");
+      store->keys_->rollback();
+    }
+  } transaction{this};
+  if (auto r = write_batch_rows(batch, summary); !r) return common::error_of(r);
+  if (auto r = exec(db_.get(), "COMMIT"); !r) return common::error_of(r);
+  transaction.committed = true;
   return summary;
 }
 
