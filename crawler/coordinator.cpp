@@ -179,7 +179,8 @@ class Coordinator {
   ParseSlots parse_slots_;
   std::unordered_set<std::int64_t> hung_parses_;
   // Watchdog: the last sign of life of each fetcher (Took, Fetched) and of the parser
-  // (Committed); fetchers it killed, so their tasks fail as worker_hang.
+  // (Committed, or its writer's heartbeat in parse_slots_); fetchers it killed, so their
+  // tasks fail as worker_hang.
   std::unordered_map<pid_t, std::int64_t> fetcher_seen_ms_;
   std::int64_t parser_seen_ms_ = 0, last_watchdog_ms_ = 0;
   std::unordered_set<pid_t> hung_fetchers_;
@@ -363,7 +364,7 @@ void Coordinator::check_watchdog(std::int64_t now) {
     ::kill(parser_.pid(), SIGKILL);
     parser_killed_ = true;
   } else if (oldest_result_ms >= 0 && now - oldest_result_ms >= limit &&
-             now - parser_seen_ms_ >= limit) {
+             now - std::max(parser_seen_ms_, parse_slots_.writer_alive_ms()) >= limit) {
     log("crawl: the parser process is silent with results waiting; killing it");
     ::kill(parser_.pid(), SIGKILL);
     parser_killed_ = true;

@@ -119,6 +119,14 @@ void ParseSlots::mark_culprit(int slot) noexcept {
   if (Slot* s = slot_at(slot)) s->culprit.store(1);
 }
 
+void ParseSlots::writer_alive(std::int64_t now_ms) noexcept {
+  if (region_ != nullptr) region_->writer_alive_ms.store(now_ms);
+}
+
+std::int64_t ParseSlots::writer_alive_ms() const noexcept {
+  return region_ == nullptr ? 0 : region_->writer_alive_ms.load();
+}
+
 std::vector<ParseSlots::Busy> ParseSlots::busy() const {
   std::vector<Busy> out;
   for (int i = 0; i < count(); ++i) {
@@ -131,6 +139,7 @@ std::vector<ParseSlots::Busy> ParseSlots::busy() const {
 }
 
 void ParseSlots::clear() noexcept {
+  if (region_ != nullptr) region_->writer_alive_ms.store(0);
   for (int i = 0; i < count(); ++i) {
     region_->slots[i].seq.store(0);
     region_->slots[i].started_ms.store(0);

@@ -8,6 +8,11 @@
 // after. A fatal signal in a parse thread (SIGSEGV, SIGABRT, ...) marks that thread's slot as
 // the culprit before the process dies (install_crash_marker). The shared memory replaces a
 // message per page: it costs the parser nothing beyond two stores per page.
+//
+// The region also holds the writer's heartbeat: the parser's writer thread stores the time
+// while SQLite works on its connection (writer_alive, from a progress handler), so a commit
+// longer than the coordinator's watchdog (a large FTS5 merge, a slow disk) is a sign of life,
+// not a hang.
 
 #include <atomic>
 #include <cstdint>
@@ -48,9 +53,13 @@ class ParseSlots {
   void begin(int slot, std::int64_t seq, std::int64_t now_ms) noexcept;
   void end(int slot) noexcept;
   void mark_culprit(int slot) noexcept;  // async-signal-safe
+  // The writer thread is at work at `now_ms` (monotonic_ms()).
+  void writer_alive(std::int64_t now_ms) noexcept;
 
-  // Coordinator side: the slots in use, and emptying them all (for a new parser).
+  // Coordinator side: the slots in use, the writer's last heartbeat (0: none yet), and
+  // emptying them all, the heartbeat too (for a new parser).
   std::vector<Busy> busy() const;
+  std::int64_t writer_alive_ms() const noexcept;
   void clear() noexcept;
 
  private:
@@ -61,6 +70,7 @@ class ParseSlots {
   };
   struct Region {
     std::atomic<std::int64_t> count;
+    std::atomic<std::int64_t> writer_alive_ms;
     Slot slots[kMaxSlots];
   };
   static_assert(std::atomic<std::int64_t>::is_always_lock_free,

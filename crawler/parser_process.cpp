@@ -45,6 +45,10 @@ constexpr int kParserCacheKiB = 96 * 1024;
 // often. SQLite counts it in pages, so it is divided by the database's page size. The
 // checkpoints run on a thread of their own (PageStoreOptions::checkpoint_pages).
 constexpr std::int64_t kParserWalCheckpointBytes = std::int64_t{64} << 20;
+// SQLite calls the writer's heartbeat (ParseSlots::writer_alive) every this many virtual
+// machine steps on the store's connection: many times a second while it works, for a clock
+// read each, far below what the steps themselves cost.
+constexpr int kWriterHeartbeatSteps = 10'000;
 
 bool has_token(std::string_view list, std::string_view token) {
   std::string lower(list);
@@ -120,6 +124,46 @@ bool send_committed(WriteJob& job, const storage::WriteSummary& summary) {
   }
   return true;
 }
+
+// Test-only (kParserSlowCommitOnUrlEnv): before the batch that holds a page whose URL contains
+// `url_part`, keeps SQLite busy on the store's connection for `busy_ms`, once, as a long
+// merge inside a commit would. The heartbeat sees that work; only Committed comes late.
+class SlowCommitStore final : public storage::ResultStore {
+ public:
+  SlowCommitStore(std::unique_ptr<storage::ResultStore> store, sqlite3* db, std::string url_part,
+                  std::int64_t busy_ms)
+      : store_(std::move(store)), db_(db), url_part_(std::move(url_part)), busy_ms_(busy_ms) {}
+
+  common::Result<storage::WriteSummary> write_batch(
+      const std::vector<storage::PageWrite>& batch) override {
+    const bool slow = !done_ && std::any_of(batch.begin(), batch.end(), [this](const auto& w) {
+      return w.page.url.find(url_part_) != std::string::npos;
+    });
+    if (slow) {
+      done_ = true;
+      const std::int64_t until = monotonic_ms() + busy_ms_;
+      // Bounded in count as well as time: each query counts to a million.
+      for (int i = 0; i < 100'000 && monotonic_ms() < until; ++i) {
+        auto r = storage::query_int(
+            db_,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) "
+            "SELECT count(*) FROM c");
+        if (!r) return common::error_of(r);
+      }
+    }
+    return store_->write_batch(batch);
+  }
+  common::Result<void> write_robots(const storage::RobotsRecord& record) override {
+    return store_->write_robots(record);
+  }
+
+ private:
+  std::unique_ptr<storage::ResultStore> store_;
+  sqlite3* db_;  // the store's connection
+  std::string url_part_;
+  std::int64_t busy_ms_;
+  bool done_ = false;
+};
 
 class ParserWorker {
  public:
@@ -281,6 +325,24 @@ int run_parser_process(const CrawlOptions& options) {
     std::cerr << "parser: " << hosts.error().context << '\n';
     return 1;
   }
+  // The slots first: the heartbeat below writes to them from the writer thread until the
+  // writer (which owns the store) is gone, so they must outlive it.
+  auto slots = ParseSlots::attach(kParserSlotsFd);
+  if (!slots) {
+    std::cerr << "parser: " << slots.error().context << '\n';
+    return 1;
+  }
+  install_crash_marker(&*slots);
+  // The writer's sign of life for the coordinator's watchdog while a commit runs long (a
+  // large FTS5 merge, a slow disk): Committed would come only at its end.
+  sqlite3* const connection = db->get();
+  sqlite3_progress_handler(
+      connection, kWriterHeartbeatSteps,
+      [](void* shared) {
+        static_cast<ParseSlots*>(shared)->writer_alive(monotonic_ms());
+        return 0;  // go on
+      },
+      &*slots);
   storage::PageStoreOptions store_options;
   store_options.max_depth = options.max_depth;
   store_options.max_pages_per_host = options.max_pages_per_host;
@@ -297,18 +359,18 @@ int run_parser_process(const CrawlOptions& options) {
     return 1;
   }
   ParserWorker worker(options, Scope(*hosts, options.allow_domains), std::move(*filter));
+  std::unique_ptr<storage::ResultStore> result_store = std::move(*store);
+  if (const char* slow = std::getenv(kParserSlowCommitOnUrlEnv); slow != nullptr && *slow) {
+    result_store =
+        std::make_unique<SlowCommitStore>(std::move(result_store), connection, slow,
+                                          static_cast<std::int64_t>(3000 * options.watchdog_s));
+  }
   // The writer thread owns the store from here on: commits overlap with reading and parsing.
-  auto writer = BatchWriter::create(std::move(*store), send_committed);
+  auto writer = BatchWriter::create(std::move(result_store), send_committed);
   if (!writer) {
     std::cerr << "parser: " << writer.error().context << '\n';
     return 1;
   }
-  auto slots = ParseSlots::attach(kParserSlotsFd);
-  if (!slots) {
-    std::cerr << "parser: " << slots.error().context << '\n';
-    return 1;
-  }
-  install_crash_marker(&*slots);
   auto pool = ParsePool::create(
       std::max(1, std::min(options.parse_threads, slots->count())),
       [&worker](const FetchResult& result) { return worker.parse(result); }, &*slots,

@@ -50,6 +50,9 @@ inline constexpr const char* kParserStackOverflowOnUrlEnv =
 // And hangs (sleeps forever) instead: for the watchdog.
 inline constexpr const char* kHangOnUrlEnv = "CRAWLER_TEST_HANG_ON_URL";
 inline constexpr const char* kParserHangOnUrlEnv = "CRAWLER_TEST_PARSER_HANG_ON_URL";
+// The parser's writer keeps SQLite busy for three times --watchdog before it writes the batch
+// that holds such a page (a stand-in for a long FTS5 merge): a slow commit, not a hang.
+inline constexpr const char* kParserSlowCommitOnUrlEnv = "CRAWLER_TEST_PARSER_SLOW_COMMIT_ON_URL";
 
 // The fault-injection switches of one process, read once from the environment. act() aborts,
 // hangs (sleeps until killed) or overflows the stack when `url` contains the crash, hang or

@@ -126,8 +126,8 @@ INSERT INTO url_ids(scheme) SELECT CASE
     // merged whole, at once, inside the commit that made the 16th, and each level up is 16
     // times larger (bench/fts_replay.py, scenario 3's text: 1.5-1.9 s for a commit whose
     // median is 0.07 s; a few levels on, longer than --watchdog, whose kill and retry would
-    // hit the same merge). With crisismerge 64 the automerge spreads that work over the
-    // commits that follow (docs/PERFORMANCE.md).
+    // have hit the same merge before the writer had a heartbeat). With crisismerge 64 the
+    // automerge spreads that work over the commits that follow (docs/PERFORMANCE.md).
     R"sql(
 INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
 )sql",

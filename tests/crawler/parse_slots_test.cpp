@@ -47,6 +47,29 @@ TEST_CASE("parse slots: begin and end fill and empty a slot, out-of-range slots 
   CHECK(slots->busy().empty());
 }
 
+TEST_CASE("parse slots: the writer's heartbeat is shared, and cleared for a new parser",
+          "[crawler][parse_slots]") {
+  auto slots = crawler::ParseSlots::create(2);
+  REQUIRE(slots.has_value());
+  CHECK(slots->writer_alive_ms() == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the "parser's writer", through a dup of the fd, as after exec
+    auto attached = crawler::ParseSlots::attach(::dup(slots->fd()));
+    if (!attached) ::_exit(2);
+    attached->writer_alive(12345);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(slots->writer_alive_ms() == 12345);
+  CHECK(slots->busy().empty());  // a heartbeat is no page
+  slots->clear();
+  CHECK(slots->writer_alive_ms() == 0);
+}
+
 TEST_CASE("parse slots: a count outside 1..kMaxSlots is refused", "[crawler][parse_slots]") {
   for (int count : {0, -1, crawler::ParseSlots::kMaxSlots + 1}) {
     CAPTURE(count);

@@ -1125,6 +1125,28 @@ TEST_CASE("crawl: the watchdog kills a hanging fetcher or parser, the URL fails,
   }
 }
 
+TEST_CASE("crawl: a commit longer than --watchdog is not a hang: the writer's heartbeat",
+          "[e2e][crawl][faults]") {
+  // The batch holding /p/5.html takes three times --watchdog to commit (SQLite busy on the
+  // parser's connection, as in a large FTS5 merge). Its results wait all that time with no
+  // Committed; the writer's heartbeat keeps the parser alive, and nothing is charged.
+  Fixture f;
+  const std::string db = f.dir.file("slow-commit.db");
+  auto run = e2e::run_crawler({"crawl", f.seeds, "--db", db, "--workers", "2", "--watchdog", "1",
+                               "--progress-interval", "0"},
+                              180, {"CRAWLER_TEST_PARSER_SLOW_COMMIT_ON_URL=/p/5.html"});
+  INFO(run.err);
+  REQUIRE_FALSE(run.timed_out);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("killing it") == std::string::npos);
+  CHECK(run.err.find("crawl: the parser process ") == std::string::npos);  // never replaced
+  CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages());
+  CHECK(query_int(db, "SELECT count(*) FROM pages WHERE error = 'parser_crash'") == 0);
+  CHECK(query_set(db, "SELECT url FROM pages WHERE attempts > 1") ==
+        std::set<std::string>{f.base + e2e::kErrorPath});  // a 500, retried
+  check_no_leftover_processes(db);
+}
+
 TEST_CASE("crawl: Ctrl-C stops within the grace period with a summary, a second one at once",
           "[e2e][crawl][signals]") {
   SECTION("one SIGINT: in-flight transfers finish, summary, exit 0, resume completes") {
