@@ -10,9 +10,13 @@ merge a crisis merge"). FTS5 settings are arguments; without them FTS5's own def
 apply (automerge 4, crisismerge 16), so the crawler's schema 5 is automerge=16 crisismerge=64:
 
   bench/fts_replay.py DB [docs=100000] [batch=500] [cache_kib=8192] [automerge=N]
-                      [crisismerge=N] [hashsize=BYTES] [pgsz=BYTES]
+                      [crisismerge=N] [hashsize=BYTES] [pgsz=BYTES] [search=1]
 
-The last tenth also takes the pages that docs / 10 leaves over.
+The last tenth also takes the pages that docs / 10 leaves over. With search=1, at the end of
+each tenth it also counts the index's segments and times searches a user would run (the
+median of 5 runs each, after one to warm the cache; outside the CPU per tenth), and prints
+their median and worst over the tenths: merges leave a different number of segments at each
+point, and a search reads every segment.
 
 DB must not exist (it is the scratch file, left behind for inspection).
 """
@@ -25,6 +29,32 @@ import time
 WORDS = ("crawler frontier latency socket page anchor parser queue host index breadth request "
          "window server epoll timer link storage journal commit sample memory limit bound").split()
 SETTINGS = ("automerge", "crisismerge", "hashsize", "pgsz")
+# What search=1 times: a word in every page, a token in one page only (a link text's number,
+# {rare}), a word in no page, and the ten best pages for two words by bm25.
+SEARCHES = (
+    ("common word", "SELECT count(*) FROM page_text WHERE page_text MATCH 'crawler'"),
+    ("rare token", "SELECT count(*) FROM page_text WHERE page_text MATCH '{rare}'"),
+    ("absent word", "SELECT count(*) FROM page_text WHERE page_text MATCH 'zyzzyva'"),
+    ("top 10 by rank", "SELECT rowid FROM page_text WHERE page_text MATCH 'frontier latency' "
+                       "ORDER BY rank LIMIT 10"),
+)
+
+
+def time_searches(db, rare):
+    """The segment count and, per search, the median seconds of 5 runs after a warm-up."""
+    segments = db.execute("SELECT count(DISTINCT segid) FROM page_text_idx").fetchone()[0]
+    times = []
+    for _, sql in SEARCHES:
+        sql = sql.format(rare=rare)
+        db.execute(sql).fetchall()
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            db.execute(sql).fetchall()
+            runs.append(time.perf_counter() - started)
+        runs.sort()
+        times.append(runs[2])
+    return segments, times
 
 
 def main(argv):
@@ -34,7 +64,7 @@ def main(argv):
     args = {}
     for arg in argv[2:]:
         key, sep, value = arg.partition("=")
-        if not sep or not value.isdigit() or key not in ("docs", "batch", "cache_kib") + SETTINGS:
+        if not sep or not value.isdigit() or key not in ("docs", "batch", "cache_kib", "search") + SETTINGS:
             sys.exit("fts_replay.py: bad argument %r\n%s" % (arg, __doc__))
         args[key] = int(value)
     if os.path.exists(path):
@@ -53,7 +83,8 @@ def main(argv):
         if key in args:
             db.execute("INSERT INTO page_text(page_text, rank) VALUES (?, ?)", (key, args[key]))
     rng = random.Random(1)
-    commits, tenths = [], []
+    commits, tenths, searched = [], [], []
+    rare = None  # a link number of the first page
     tenth = docs // 10
     cpu_mark = time.process_time()
     for d in range(docs):
@@ -61,7 +92,9 @@ def main(argv):
             db.execute("BEGIN")
             started = time.monotonic()
         words = " ".join(rng.choice(WORDS) for _ in range(190))
-        links = " ".join("Page %d" % rng.getrandbits(62) for _ in range(100))
+        numbers = [rng.getrandbits(62) for _ in range(100)]
+        rare = rare or numbers[0]
+        links = " ".join("Page %d" % n for n in numbers)
         db.execute("INSERT INTO page_text(rowid, title, body) VALUES (?, ?, ?)",
                    (d + 1, "Page %d" % d, words + " " + links + " " + words))
         if d % batch == batch - 1 or d == docs - 1:
@@ -70,13 +103,24 @@ def main(argv):
         if ((d + 1) % tenth == 0 and len(tenths) < 9) or d == docs - 1:
             now = time.process_time()
             tenths.append(now - cpu_mark)
-            cpu_mark = now
+            if args.get("search"):
+                searched.append(time_searches(db, rare))
+            cpu_mark = time.process_time()
     commits.sort()
     print("commits: %d, median %.3f s, longest %.3f s" %
           (len(commits), commits[len(commits) // 2], commits[-1]))
     print("CPU s per tenth of the pages: " + " ".join("%.2f" % t for t in tenths))
     print("total CPU %.1f s; database %.0f MB" %
           (sum(tenths), os.path.getsize(path) / 1e6))
+    if searched:
+        def spread(values, fmt):
+            ordered = sorted(values)
+            return (fmt + " median, " + fmt + " worst") % (ordered[len(ordered) // 2], ordered[-1])
+        print("segments at the tenths: %s (%s)" % (" ".join(str(n) for n, _ in searched),
+                                                 spread([n for n, _ in searched], "%d")))
+        for i, (name, _) in enumerate(SEARCHES):
+            print("search, %s: %s over the tenths" %
+                  (name, spread([t[i] * 1000 for _, t in searched], "%.2f ms")))
 
 
 if __name__ == "__main__":

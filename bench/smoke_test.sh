@@ -111,15 +111,22 @@ if "$STORE_SIM" --layout seqid "$TMP/sim.db" 2> "$TMP/sim.err"; then
 fi
 grep -q exists "$TMP/sim.err" || fail "bench_store_sim: no reason for refusing"
 # 5b. fts_replay.py (if Python with FTS5 is here; nothing else needs it): a small replay prints its
-# commits and ten tenths, and it refuses an existing file.
+# commits and ten tenths, with search=1 a segment count per tenth and four searches' times,
+# and it refuses an existing file.
 if command -v python3 > /dev/null && python3 -c "import sqlite3
 sqlite3.connect(':memory:').execute('CREATE VIRTUAL TABLE t USING fts5(x)')" 2> /dev/null; then
   FTS_REPLAY="$(dirname "$0")/fts_replay.py"
-  python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 batch=20 crisismerge=64 > "$TMP/fts.out" ||
+  python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 batch=20 crisismerge=64 search=1 > "$TMP/fts.out" ||
     fail "fts_replay.py"
   grep -q '^commits: 15,' "$TMP/fts.out" || fail "fts_replay.py: commits ($(cat "$TMP/fts.out"))"
   [ "$(sed -n 's/^CPU s per tenth of the pages: //p' "$TMP/fts.out" | wc -w)" = 10 ] ||
     fail "fts_replay.py: tenths"
+  # Ten segment counts, none 0 (every tenth has committed text), then four searches.
+  SEGMENTS="$(sed -n 's/^segments at the tenths: \([0-9 ]*\) (.*/\1/p' "$TMP/fts.out")"
+  [ "$(echo "$SEGMENTS" | wc -w)" = 10 ] && ! echo " $SEGMENTS " | grep -q ' 0 ' ||
+    fail "fts_replay.py: segments ($(cat "$TMP/fts.out"))"
+  [ "$(grep -c '^search, .*: [0-9.]* ms median, [0-9.]* ms worst over the tenths$' "$TMP/fts.out")" = 4 ] ||
+    fail "fts_replay.py: searches ($(cat "$TMP/fts.out"))"
   if python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 2> /dev/null; then
     fail "fts_replay.py wrote into an existing file"
   fi
