@@ -317,11 +317,14 @@ int main(int argc, char** argv) {
                         "Fetches of one URL at most: timeouts, connection errors, 429 and 5xx "
                         "are retried with backoff; a URL that crashes fetchers this often fails")
       ->capture_default_str()->check(CLI::Range(1, 100));
-  crawl_cmd->add_option("--watchdog", crawl.watchdog_s,
-                        "Seconds a worker may hold work without a sign of life (beyond --timeout "
-                        "for fetchers) before it is killed and replaced; the parser keeps each database "
-                        "commit within a quarter of it (at most 15 s)")
-      ->capture_default_str()->check(CLI::Range(1.0, 86400.0));
+  crawl_cmd
+      ->add_option("--watchdog", crawl.watchdog_s,
+                   "Seconds a worker may hold work without a sign of life (beyond --timeout "
+                   "for fetchers) before it is killed and replaced; the parser keeps each database "
+                   "commit within a quarter of it (at most 15 s), and is killed if one runs "
+                   "past 10 times it")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 86400.0));
   crawl_cmd->add_option("--max-links-per-page", crawl.max_links_per_page,
                         "Links kept per page; the rest are counted and dropped")
       ->capture_default_str()->check(CLI::Range(1, 1000000));

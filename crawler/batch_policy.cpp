@@ -21,6 +21,16 @@ BatchLimits batch_limits_for_watchdog(double watchdog_s) {
   return limits;
 }
 
+ParserVerdict judge_parser(std::int64_t now_ms, std::int64_t oldest_result_ms,
+                           std::int64_t committed_ms, std::int64_t writer_alive_ms,
+                           double watchdog_s) {
+  const auto limit = static_cast<std::int64_t>(watchdog_s * 1000);
+  if (oldest_result_ms < 0 || now_ms - oldest_result_ms < limit) return ParserVerdict::kAlive;
+  if (now_ms - std::max(committed_ms, writer_alive_ms) >= limit) return ParserVerdict::kSilent;
+  if (now_ms - committed_ms >= kCommitCeiling * limit) return ParserVerdict::kCommitTooLong;
+  return ParserVerdict::kAlive;
+}
+
 BatchPolicy::BatchPolicy(BatchLimits limits)
     : limits_(limits),
       min_page_limit_(std::min(kMinPageLimit, std::max<std::size_t>(1, limits.max_pages))),

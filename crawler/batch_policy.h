@@ -29,6 +29,20 @@ struct BatchLimits {
 // heard from, at least every half watchdog.
 BatchLimits batch_limits_for_watchdog(double watchdog_s);
 
+// The coordinator's watchdog on a parser with results waiting for it (check_watchdog). The
+// parser is heard from when it commits (Committed, at `committed_ms`) and while its writer
+// works inside SQLite (the heartbeat in ParseSlots, at `writer_alive_ms`; 0: none yet).
+//   kSilent: results have waited `watchdog_s` and neither was heard for as long: hung.
+//   kCommitTooLong: results have waited and nothing was committed for kCommitCeiling times
+//     `watchdog_s`, though the writer beats: a commit that does not end (a runaway
+//     statement, a disk that no longer answers), killed all the same.
+// `oldest_result_ms`: when the oldest result not yet committed was fetched; -1: none waits.
+enum class ParserVerdict { kAlive, kSilent, kCommitTooLong };
+inline constexpr int kCommitCeiling = 10;
+ParserVerdict judge_parser(std::int64_t now_ms, std::int64_t oldest_result_ms,
+                           std::int64_t committed_ms, std::int64_t writer_alive_ms,
+                           double watchdog_s);
+
 class BatchPolicy {
  public:
   explicit BatchPolicy(BatchLimits limits = {});

@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "crawler/batch_policy.h"
 #include "crawler/child_process.h"
 #include "crawler/host_scheduler.h"
 #include "crawler/ipc.h"
@@ -363,12 +364,23 @@ void Coordinator::check_watchdog(std::int64_t now) {
         format_duration(static_cast<double>(limit) / 1000.0) + "; killing it");
     ::kill(parser_.pid(), SIGKILL);
     parser_killed_ = true;
-  } else if (oldest_result_ms >= 0 && now - oldest_result_ms >= limit &&
-             now - std::max(parser_seen_ms_, parse_slots_.writer_alive_ms()) >= limit) {
-    log("crawl: the parser process is silent with results waiting; killing it");
-    ::kill(parser_.pid(), SIGKILL);
-    parser_killed_ = true;
+    return;
   }
+  switch (judge_parser(now, oldest_result_ms, parser_seen_ms_, parse_slots_.writer_alive_ms(),
+                       options_.watchdog_s)) {
+    case ParserVerdict::kAlive:
+      return;
+    case ParserVerdict::kSilent:
+      log("crawl: the parser process is silent with results waiting; killing it");
+      break;
+    case ParserVerdict::kCommitTooLong:
+      log("crawl: the parser process has committed nothing for " +
+          format_duration(static_cast<double>(now - parser_seen_ms_) / 1000.0) +
+          " with results waiting, though its writer is at work; killing it");
+      break;
+  }
+  ::kill(parser_.pid(), SIGKILL);
+  parser_killed_ = true;
 }
 
 // The parser died mid-crawl: what it had not committed is lost, and every fetcher's results

@@ -10,9 +10,9 @@
 // message per page: it costs the parser nothing beyond two stores per page.
 //
 // The region also holds the writer's heartbeat: the parser's writer thread stores the time
-// while SQLite works on its connection (writer_alive, from a progress handler), so a commit
-// longer than the coordinator's watchdog (a large FTS5 merge, a slow disk) is a sign of life,
-// not a hang.
+// while SQLite works on its connection and while a commit waits for a WAL checkpoint
+// (writer_alive, from PageStoreOptions::heartbeat), so a commit longer than the coordinator's
+// watchdog (a large FTS5 merge, a slow checkpoint) is a sign of life, not a hang.
 
 #include <atomic>
 #include <cstdint>

@@ -45,10 +45,6 @@ constexpr int kParserCacheKiB = 96 * 1024;
 // often. SQLite counts it in pages, so it is divided by the database's page size. The
 // checkpoints run on a thread of their own (PageStoreOptions::checkpoint_pages).
 constexpr std::int64_t kParserWalCheckpointBytes = std::int64_t{64} << 20;
-// SQLite calls the writer's heartbeat (ParseSlots::writer_alive) every this many virtual
-// machine steps on the store's connection: many times a second while it works, for a clock
-// read each, far below what the steps themselves cost.
-constexpr int kWriterHeartbeatSteps = 10'000;
 
 bool has_token(std::string_view list, std::string_view token) {
   std::string lower(list);
@@ -126,8 +122,9 @@ bool send_committed(WriteJob& job, const storage::WriteSummary& summary) {
 }
 
 // Test-only (kParserSlowCommitOnUrlEnv): before the batch that holds a page whose URL contains
-// `url_part`, keeps SQLite busy on the store's connection for `busy_ms`, once, as a long
-// merge inside a commit would. The heartbeat sees that work; only Committed comes late.
+// `url_part`, keeps SQLite busy on the store's connection for `busy_ms`, once per process, as
+// a long merge inside a commit would, and says so on stderr. The heartbeat sees that work;
+// only Committed comes late.
 class SlowCommitStore final : public storage::ResultStore {
  public:
   SlowCommitStore(std::unique_ptr<storage::ResultStore> store, sqlite3* db, std::string url_part,
@@ -141,8 +138,10 @@ class SlowCommitStore final : public storage::ResultStore {
     });
     if (slow) {
       done_ = true;
+      std::cerr << "parser: test: a slow commit of " << busy_ms_ << " ms\n";
       const std::int64_t until = monotonic_ms() + busy_ms_;
-      // Bounded in count as well as time: each query counts to a million.
+      // Each query counts to a million (tens of ms); the count is a backstop for a clock
+      // that does not move.
       for (int i = 0; i < 100'000 && monotonic_ms() < until; ++i) {
         auto r = storage::query_int(
             db_,
@@ -333,17 +332,11 @@ int run_parser_process(const CrawlOptions& options) {
     return 1;
   }
   install_crash_marker(&*slots);
-  // The writer's sign of life for the coordinator's watchdog while a commit runs long (a
-  // large FTS5 merge, a slow disk): Committed would come only at its end.
-  sqlite3* const connection = db->get();
-  sqlite3_progress_handler(
-      connection, kWriterHeartbeatSteps,
-      [](void* shared) {
-        static_cast<ParseSlots*>(shared)->writer_alive(monotonic_ms());
-        return 0;  // go on
-      },
-      &*slots);
+  sqlite3* const connection = db->get();  // for the test-only SlowCommitStore
   storage::PageStoreOptions store_options;
+  // The writer's sign of life for the coordinator's watchdog while a commit runs long (a
+  // large FTS5 merge, a wait for a WAL checkpoint): Committed comes only at its end.
+  store_options.heartbeat = [shared = &*slots] { shared->writer_alive(monotonic_ms()); };
   store_options.max_depth = options.max_depth;
   store_options.max_pages_per_host = options.max_pages_per_host;
   store_options.max_query_variants = options.max_query_variants;

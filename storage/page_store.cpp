@@ -52,8 +52,13 @@ std::uint64_t path_key(std::string_view url) {
 Result<std::unique_ptr<SqlitePageStore>> SqlitePageStore::create(SqliteDb db,
                                                                   PageStoreOptions options) {
   std::unique_ptr<SqlitePageStore> store(new SqlitePageStore(std::move(db), options));
+  if (store->options_.heartbeat) {  // from here on: loading the keys' filter below can be long
+    sqlite3_progress_handler(store->db_.get(), kHeartbeatSteps, &SqlitePageStore::on_progress,
+                             store.get());
+  }
   if (options.checkpoint_pages > 0) {
-    auto checkpointer = WalCheckpointer::create(store->db_.get(), options.checkpoint_pages);
+    auto checkpointer =
+        WalCheckpointer::create(store->db_.get(), options.checkpoint_pages, options.heartbeat);
     if (!checkpointer) return common::error_of(checkpointer);
     store->checkpointer_ = std::move(*checkpointer);
   }
@@ -63,6 +68,19 @@ Result<std::unique_ptr<SqlitePageStore>> SqlitePageStore::create(SqliteDb db,
   if (auto r = store->prepare_statements(); !r) return common::error_of(r);
   if (auto r = store->load_counts(); !r) return common::error_of(r);
   return store;
+}
+
+SqlitePageStore::~SqlitePageStore() {
+  // Before the members: the handler reads options_, which dies before the connection closes.
+  if (db_.get() != nullptr) sqlite3_progress_handler(db_.get(), 0, nullptr, nullptr);
+}
+
+int SqlitePageStore::on_progress(void* self) noexcept {
+  try {
+    static_cast<SqlitePageStore*>(self)->options_.heartbeat();
+  } catch (...) {  // a heartbeat that fails is skipped, the statement goes on
+  }
+  return 0;  // go on
 }
 
 // The limits count every URL queued so far, in this run and earlier ones (a resume).
@@ -153,18 +171,20 @@ Result<WriteSummary> SqlitePageStore::write_batch(const std::vector<PageWrite>& 
   if (auto r = exec(db_.get(), "BEGIN IMMEDIATE"); !r) return common::error_of(r);
   // Frees the batch's working memory, and rolls the transaction back on every way out but a
   // commit: an error, or an exception (bad_alloc) from write_batch_rows, which would
-  // otherwise leave the transaction open on the connection for the next batch.
+  // otherwise leave the transaction open on the connection for the next batch. (sqlite3_exec
+  // directly: exec() builds its error's strings, and a destructor must not throw.)
   struct Transaction {
     SqlitePageStore* store;
     bool committed = false;
     ~Transaction() {
       store->release_batch();
       if (committed) return;
-      (void)exec(store->db_.get(), "ROLLBACK");
+      sqlite3_exec(store->db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       store->keys_->rollback();
     }
   } transaction{this};
   if (auto r = write_batch_rows(batch, summary); !r) return common::error_of(r);
+  release_batch();  // its memory is not needed for the commit, which may wait a while
   if (auto r = exec(db_.get(), "COMMIT"); !r) return common::error_of(r);
   transaction.committed = true;
   return summary;

@@ -4,6 +4,7 @@
 // implement the same interface later.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,13 +81,21 @@ struct PageStoreOptions {
   int checkpoint_pages = 0;               // > 0: checkpoint the WAL past this many pages on a
                                           // thread of its own (WalCheckpointer); 0: SQLite's
                                           // auto-checkpoint, on the committing thread
+  // A sign of life for a watchdog while the store works, however long one commit takes (an
+  // FTS5 merge, a slow disk): called every kHeartbeatSteps virtual machine steps of SQLite on
+  // the store's connection, and every 250 ms while a commit waits for a WAL checkpoint
+  // (WalCheckpointer). Not while the kernel writes or syncs a file. Empty: none.
+  std::function<void()> heartbeat;
 };
 
 // Not thread-safe: one per process. The database must be open for writing (schema.h).
 class SqlitePageStore final : public ResultStore {
  public:
+  static constexpr int kHeartbeatSteps = 10'000;  // a clock read or so per call: far below them
+
   [[nodiscard]] static common::Result<std::unique_ptr<SqlitePageStore>> create(
       SqliteDb db, PageStoreOptions options);
+  ~SqlitePageStore() override;
   common::Result<WriteSummary> write_batch(const std::vector<PageWrite>& batch) override;
   common::Result<void> write_robots(const RobotsRecord& record) override;
 
@@ -124,6 +133,7 @@ class SqlitePageStore final : public ResultStore {
     std::size_t first_link, end_link;  // its links in links_
   };
 
+  static int on_progress(void* self) noexcept;  // SQLite's progress handler: the heartbeat
   common::Result<void> prepare_statements();
   common::Result<void> load_counts();
   // Why a followable URL must not be queued (a limit of PageStoreOptions), or "". Counts it

@@ -7,8 +7,9 @@
 
 namespace storage {
 
-common::Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::create(sqlite3* writer,
-                                                                         int pages) {
+common::Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::create(
+    sqlite3* writer, int pages, std::function<void()> heartbeat,
+    std::chrono::milliseconds beat_every) {
   const char* path = writer != nullptr ? sqlite3_db_filename(writer, "main") : nullptr;
   if (path == nullptr || *path == '\0' || pages < 1) {
     return common::make_error(common::ErrorCode::BadInput,
@@ -30,7 +31,8 @@ common::Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::create(sqlite3
     return common::make_error(common::ErrorCode::Storage,
                               "wal checkpointer: the database is not in WAL mode");
   }
-  std::unique_ptr<WalCheckpointer> self(new WalCheckpointer(writer, std::move(*own), pages));
+  std::unique_ptr<WalCheckpointer> self(
+      new WalCheckpointer(writer, std::move(*own), pages, std::move(heartbeat), beat_every));
   try {
     self->thread_ = std::thread(&WalCheckpointer::run, self.get());
   } catch (const std::exception& e) {  // std::system_error: no thread
@@ -80,7 +82,9 @@ void WalCheckpointer::commit_hook(int wal_pages) {
     requested_ = true;
     ++stats_.parks;
     wake_.notify_one();
-    finished_.wait(lock, [&] { return stopping_ || done_ >= target; });
+    while (!finished_.wait_for(lock, beat_every_, [&] { return stopping_ || done_ >= target; })) {
+      if (heartbeat_) heartbeat_();
+    }
     park_pending_ = false;  // normally cleared already, by the thread
     return;
   }

@@ -33,6 +33,10 @@
 // commit each time, and each such commit waits for a checkpoint. The WAL file is not
 // truncated when it restarts: on disk it stays at its largest size.
 //
+// A parked commit is the one place the writer waits on another thread for long (a checkpoint
+// of 4 x `pages` frames on a slow disk): it calls `heartbeat`, if given, every `beat_every`
+// while it waits, so a watchdog can tell the wait from a hang (PageStoreOptions::heartbeat).
+//
 // While a WalCheckpointer is attached, no other connection may write to the database or
 // checkpoint it (the crawl's rule: the parser is the only writer; `crawler query` and the
 // coordinator read only; a `PRAGMA wal_checkpoint` from elsewhere would reopen the race).
@@ -41,8 +45,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,8 +62,9 @@ namespace storage {
 class WalCheckpointer {
  public:
   // `writer` must be a WAL-mode connection to a database file.
-  [[nodiscard]] static common::Result<std::unique_ptr<WalCheckpointer>> create(sqlite3* writer,
-                                                                               int pages);
+  [[nodiscard]] static common::Result<std::unique_ptr<WalCheckpointer>> create(
+      sqlite3* writer, int pages, std::function<void()> heartbeat = {},
+      std::chrono::milliseconds beat_every = std::chrono::milliseconds(250));
   ~WalCheckpointer();  // lets a running checkpoint finish, then stops the thread
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
@@ -72,8 +79,13 @@ class WalCheckpointer {
   Stats stats() const;
 
  private:
-  WalCheckpointer(sqlite3* writer, SqliteDb own, int pages)
-      : writer_(writer), own_(std::move(own)), pages_(pages) {}
+  WalCheckpointer(sqlite3* writer, SqliteDb own, int pages, std::function<void()> heartbeat,
+                  std::chrono::milliseconds beat_every)
+      : writer_(writer),
+        own_(std::move(own)),
+        pages_(pages),
+        heartbeat_(std::move(heartbeat)),
+        beat_every_(beat_every) {}
   static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages) noexcept;
   void commit_hook(int wal_pages);
   bool may_start() const;  // under mutex_
@@ -82,6 +94,8 @@ class WalCheckpointer {
   sqlite3* writer_;
   SqliteDb own_;  // used by the thread only
   const int pages_;
+  const std::function<void()> heartbeat_;  // called by a parked writer; may be empty
+  const std::chrono::milliseconds beat_every_;
   mutable std::mutex mutex_;
   std::condition_variable wake_, finished_;
   bool requested_ = false;

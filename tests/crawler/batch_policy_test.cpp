@@ -95,3 +95,38 @@ TEST_CASE("batch_policy: a short watchdog gets a short commit budget", "[crawler
   policy.committed(256, 2560);
   CHECK(policy.page_limit() == 25);
 }
+
+TEST_CASE("batch_policy: the watchdog's verdict on a parser with results waiting",
+          "[crawler][batch]") {
+  using crawler::ParserVerdict;
+  struct Row {
+    const char* what;
+    std::int64_t oldest_result_ms, committed_ms, writer_alive_ms;
+    ParserVerdict verdict;
+  };
+  // --watchdog 60 (60,000 ms), now = 1,000,000; the ceiling is 10 x 60 s.
+  constexpr std::int64_t now = 1'000'000;
+  for (const Row row : {
+           Row{"no result waits", -1, 0, 0, ParserVerdict::kAlive},
+           Row{"results have waited less than the watchdog", now - 59'999, 0, 0,
+               ParserVerdict::kAlive},
+           Row{"a commit within the watchdog", now - 60'000, now - 59'999, 0,
+               ParserVerdict::kAlive},
+           Row{"silent for the watchdog, no heartbeat ever", now - 60'000, now - 60'000, 0,
+               ParserVerdict::kSilent},
+           Row{"silent: the heartbeat stopped too", now - 70'000, now - 70'000, now - 60'000,
+               ParserVerdict::kSilent},
+           Row{"a long commit, the writer beating", now - 70'000, now - 70'000, now - 100,
+               ParserVerdict::kAlive},
+           Row{"beating, just under the ceiling", now - 600'000, now - 599'999, now,
+               ParserVerdict::kAlive},
+           Row{"beating, at the ceiling", now - 600'000, now - 600'000, now,
+               ParserVerdict::kCommitTooLong},
+           Row{"a heartbeat older than the last commit does not count", now - 60'000, now - 60'000,
+               now - 90'000, ParserVerdict::kSilent},
+       }) {
+    CAPTURE(row.what);
+    CHECK(crawler::judge_parser(now, row.oldest_result_ms, row.committed_ms, row.writer_alive_ms,
+                                60) == row.verdict);
+  }
+}

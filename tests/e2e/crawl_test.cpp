@@ -1138,6 +1138,7 @@ TEST_CASE("crawl: a commit longer than --watchdog is not a hang: the writer's he
   INFO(run.err);
   REQUIRE_FALSE(run.timed_out);
   REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("parser: test: a slow commit of 3000 ms") != std::string::npos);
   CHECK(run.err.find("killing it") == std::string::npos);
   CHECK(run.err.find("crawl: the parser process ") == std::string::npos);  // never replaced
   CHECK(query_set(db, "SELECT url FROM pages") == f.expected_pages());

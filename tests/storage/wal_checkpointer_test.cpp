@@ -168,6 +168,34 @@ TEST_CASE("wal checkpointer: after a complete checkpoint the next waits for two 
   }
 }
 
+TEST_CASE("wal checkpointer: a commit parked for a checkpoint beats its heartbeat meanwhile",
+          "[storage][wal_checkpointer]") {
+  // A park waits for a checkpoint to copy the WAL and sync the files: milliseconds here, long
+  // on a slow disk. A heartbeat every millisecond shows it is called while the writer waits,
+  // on the writer's thread, and only then (PageStoreOptions::heartbeat calls it otherwise).
+  storage_test::TempDir dir;
+  auto writer = open_writer(dir.file("c.db"));
+  std::atomic<std::int64_t> beats{0}, beats_elsewhere{0};
+  const auto writer_thread = std::this_thread::get_id();
+  int next_id = 1;
+  auto checkpointer = storage::WalCheckpointer::create(
+      writer.get(), 256,  // a park copies 4 x 256 frames (4 MiB): long enough to beat
+      [&] {
+        ++beats;
+        if (std::this_thread::get_id() != writer_thread) ++beats_elsewhere;
+      },
+      std::chrono::milliseconds(1));
+  REQUIRE(checkpointer.has_value());
+  commit_rows(writer.get(), 5, next_id);  // a few frames each: far from a park
+  CHECK(beats == 0);
+  for (int round = 0; round < 100 && beats == 0; ++round) commit_rows(writer.get(), 20, next_id);
+  const auto stats = (*checkpointer)->stats();
+  INFO("parks " << stats.parks << ", beats " << beats);
+  CHECK(stats.parks > 0);
+  CHECK(beats > 0);
+  CHECK(beats_elsewhere == 0);
+}
+
 TEST_CASE("wal checkpointer: no connection, no file, no WAL or no threshold is an error",
           "[storage][wal_checkpointer]") {
   storage_test::TempDir dir;
