@@ -13,10 +13,10 @@ apply (automerge 4, crisismerge 16), so the crawler's schema 5 is automerge=16 c
                       [crisismerge=N] [hashsize=BYTES] [pgsz=BYTES] [search=1]
 
 The last tenth also takes the pages that docs / 10 leaves over. With search=1, at the end of
-each tenth it also counts the index's segments and times searches a user would run (the
-median of 5 runs each, after one to warm the cache; outside the CPU per tenth), and prints
-their median and worst over the tenths: merges leave a different number of segments at each
-point, and a search reads every segment.
+each tenth (after the commit that ends it, or the next one) it also counts the index's
+segments and times searches a user would run (the median of 5 runs each, after one to warm
+the cache; outside the CPU per tenth), and prints their median and worst over the tenths:
+merges leave a different number of segments at each point, and a search reads every segment.
 
 DB must not exist (it is the scratch file, left behind for inspection).
 """
@@ -64,7 +64,8 @@ def main(argv):
     args = {}
     for arg in argv[2:]:
         key, sep, value = arg.partition("=")
-        if not sep or not value.isdigit() or key not in ("docs", "batch", "cache_kib", "search") + SETTINGS:
+        known = ("docs", "batch", "cache_kib", "search") + SETTINGS
+        if not sep or not value.isdigit() or key not in known:
             sys.exit("fts_replay.py: bad argument %r\n%s" % (arg, __doc__))
         args[key] = int(value)
     if os.path.exists(path):
@@ -84,6 +85,7 @@ def main(argv):
             db.execute("INSERT INTO page_text(page_text, rank) VALUES (?, ?)", (key, args[key]))
     rng = random.Random(1)
     commits, tenths, searched = [], [], []
+    search_due = False
     rare = None  # a link number of the first page
     tenth = docs // 10
     cpu_mark = time.process_time()
@@ -103,9 +105,15 @@ def main(argv):
         if ((d + 1) % tenth == 0 and len(tenths) < 9) or d == docs - 1:
             now = time.process_time()
             tenths.append(now - cpu_mark)
-            if args.get("search"):
-                searched.append(time_searches(db, rare))
-            cpu_mark = time.process_time()
+            cpu_mark = now
+            search_due = bool(args.get("search"))
+        # Searched between transactions only, so that a commit's time holds no search, and
+        # outside the CPU of the tenths.
+        if search_due and not db.in_transaction:
+            before = time.process_time()
+            searched.append(time_searches(db, rare))
+            cpu_mark += time.process_time() - before
+            search_due = False
     commits.sort()
     print("commits: %d, median %.3f s, longest %.3f s" %
           (len(commits), commits[len(commits) // 2], commits[-1]))
