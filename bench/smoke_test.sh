@@ -131,6 +131,33 @@ sqlite3.connect(':memory:').execute('CREATE VIRTUAL TABLE t USING fts5(x)')" 2> 
     fail "fts_replay.py wrote into an existing file"
   fi
 fi
+# 5c. wal_census.py (the same Python): a WAL kept open by a live connection is counted by owner,
+# and a database without a WAL is refused with a reason.
+if command -v python3 > /dev/null; then
+  WAL_CENSUS="$(dirname "$0")/wal_census.py"
+  python3 - "$TMP/census.db" "$WAL_CENSUS" > "$TMP/census.out" 2>&1 << 'PYTHON' || fail "wal_census.py ($(cat "$TMP/census.out"))"
+import sqlite3, subprocess, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode = WAL")
+db.execute("PRAGMA wal_autocheckpoint = 0")  # the frames stay in the WAL while db is open
+db.execute("CREATE TABLE t (x TEXT)")
+db.execute("CREATE INDEX t_x ON t (x)")
+db.execute("BEGIN")
+for i in range(2000):
+    db.execute("INSERT INTO t VALUES (?)", (str(i) * 20,))
+db.execute("COMMIT")
+sys.stdout.write(subprocess.run(["python3", sys.argv[2], sys.argv[1]], check=True,
+                                capture_output=True, text=True).stdout)
+PYTHON
+  grep -q '^page size [0-9]*; [0-9]* frames .* in 3 commits$' "$TMP/census.out" &&
+    grep -q '^t  *[1-9][0-9]* frames' "$TMP/census.out" &&
+    grep -q '^t_x  *[1-9][0-9]* frames' "$TMP/census.out" ||
+    fail "wal_census.py: census ($(cat "$TMP/census.out"))"
+  if python3 "$WAL_CENSUS" "$TMP/none.db" 2> "$TMP/census.err"; then
+    fail "wal_census.py counted a database without a WAL"
+  fi
+  grep -q 'does not exist' "$TMP/census.err" || fail "wal_census.py: no reason for refusing"
+fi
 # 6. bench/run's command line: --help teaches the knobs and does nothing else; an argument it
 # does not know is refused with exit 2 before anything is installed, built or started.
 RUN="$(dirname "$0")/run"
