@@ -359,26 +359,25 @@ void Coordinator::check_watchdog(std::int64_t now) {
   for (const auto& busy : parse_slots_.busy()) {
     if (now - busy.started_ms >= limit) hung_parses_.insert(busy.seq);
   }
+  std::string why;
   if (!hung_parses_.empty()) {
-    log("crawl: the parser process has been parsing one page for " +
-        format_duration(static_cast<double>(limit) / 1000.0) + "; killing it");
-    ::kill(parser_.pid(), SIGKILL);
-    parser_killed_ = true;
-    return;
+    why = "has been parsing one page for " + format_duration(static_cast<double>(limit) / 1000.0);
+  } else {
+    switch (judge_parser(now, oldest_result_ms, parser_seen_ms_, parse_slots_.writer_alive_ms(),
+                         options_.watchdog_s)) {
+      case ParserVerdict::kAlive:
+        return;
+      case ParserVerdict::kSilent:
+        why = "is silent with results waiting";
+        break;
+      case ParserVerdict::kCommitTooLong:
+        why = "has committed nothing for " +
+              format_duration(static_cast<double>(now - parser_seen_ms_) / 1000.0) +
+              " with results waiting, though its writer is at work";
+        break;
+    }
   }
-  switch (judge_parser(now, oldest_result_ms, parser_seen_ms_, parse_slots_.writer_alive_ms(),
-                       options_.watchdog_s)) {
-    case ParserVerdict::kAlive:
-      return;
-    case ParserVerdict::kSilent:
-      log("crawl: the parser process is silent with results waiting; killing it");
-      break;
-    case ParserVerdict::kCommitTooLong:
-      log("crawl: the parser process has committed nothing for " +
-          format_duration(static_cast<double>(now - parser_seen_ms_) / 1000.0) +
-          " with results waiting, though its writer is at work; killing it");
-      break;
-  }
+  log("crawl: the parser process " + why + "; killing it");
   ::kill(parser_.pid(), SIGKILL);
   parser_killed_ = true;
 }
