@@ -147,7 +147,9 @@ Result<void> clear_crawl(sqlite3* db) {
   auto r = exec(
       db,
       "BEGIN IMMEDIATE; DELETE FROM link_edges; DELETE FROM pages; DELETE FROM frontier; "
-      "DELETE FROM urls; DELETE FROM crawls; DELETE FROM page_text; DELETE FROM robots; "
+      "DELETE FROM urls; DELETE FROM crawls; "
+      "INSERT INTO page_text(page_text) VALUES ('delete-all'); DELETE FROM page_text_rows; "
+      "DELETE FROM robots; "
       "DELETE FROM sitemaps; DELETE FROM url_keys_new; DELETE FROM url_keys_mid; "
       "DELETE FROM url_keys; UPDATE url_ids SET scheme = 'sequence', merges = merges + 1; COMMIT;");
   // sqlite3_exec stops at the first failing statement: roll back what came before it rather

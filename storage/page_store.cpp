@@ -152,6 +152,7 @@ Result<void> SqlitePageStore::prepare_statements() {
       {&update_url_reason_, "UPDATE urls SET reason = ? WHERE id = ?"},
       {&insert_frontier_, "INSERT INTO frontier(seq, url_id, url, depth) VALUES (?,?,?,?)"},
       {&delete_frontier_, "DELETE FROM frontier WHERE url_id = ?"},
+      {&insert_text_row_, "INSERT INTO page_text_rows(url_id, title, body) VALUES (?,?,?)"},
       {&insert_text_, "INSERT INTO page_text(rowid, title, body) VALUES (?,?,?)"},
       {&update_frontier_depth_, "UPDATE frontier SET depth = ? WHERE url_id = ?"},
       {&insert_edge_, "INSERT OR IGNORE INTO link_edges(from_id, to_id, follow) VALUES (?,?,?)"},
@@ -394,11 +395,14 @@ Result<std::optional<int>> SqlitePageStore::write_page(const PageWrite& write,
   bind_int(delete_frontier_.get(), 1, page.url_id);
   if (auto r = step_done(delete_frontier_.get(), "delete frontier"); !r) return common::error_of(r);
   if (!page.title.empty() || !page.text.empty()) {
-    sqlite3_stmt* t = insert_text_.get();
-    bind_int(t, 1, page.url_id);
-    bind_text(t, 2, page.title);
-    bind_text(t, 3, page.text);
-    if (auto r = step_done(t, "insert page text"); !r) return common::error_of(r);
+    // The text row first, then its index entry (page_text is an external-content table over
+    // page_text_rows: schema.cpp, migration 5 -> 6).
+    for (sqlite3_stmt* t : {insert_text_row_.get(), insert_text_.get()}) {
+      bind_int(t, 1, page.url_id);
+      bind_text(t, 2, page.title);
+      bind_text(t, 3, page.text);
+      if (auto r = step_done(t, "insert page text"); !r) return common::error_of(r);
+    }
   }
   return std::optional<int>(depth);
 }

@@ -168,8 +168,8 @@ class SqlitePageStore final : public ResultStore {
   std::int64_t last_seq_ = 0;  // the frontier's highest seq so far
   std::size_t links_decided_ = 0;  // links_[0, links_decided_) are decided (step 3)
   SqliteStmt insert_page_, select_url_, insert_url_, update_url_depth_, update_url_state_,
-      update_url_reason_, insert_frontier_, delete_frontier_,
-      update_frontier_depth_, insert_edge_, select_edges_, update_page_depth_, insert_text_;
+      update_url_reason_, insert_frontier_, delete_frontier_, update_frontier_depth_, insert_edge_,
+      select_edges_, update_page_depth_, insert_text_row_, insert_text_;
 };
 
 }  // namespace storage

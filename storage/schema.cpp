@@ -131,6 +131,30 @@ INSERT INTO url_ids(scheme) SELECT CASE
     R"sql(
 INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
 )sql",
+    // 5 -> 6: the text lives in page_text_rows, in the order pages are stored, and page_text
+    // indexes it as an FTS5 external-content table (same columns, rowid = pages.url_id).
+    // FTS5's own content table had url_id as its key: pages are stored in nearly, but not
+    // exactly, url_id order, so every commit split and rewrote half-full leaves of 16 KiB
+    // that hold three pages' text each, and the text was written 4-5 times over
+    // (bench/wal_census.py: a quarter of the WAL late in scenario 3). Appended in storing
+    // order, each leaf is written about once. The FTS5 index itself is rebuilt from the rows.
+    R"sql(
+CREATE TABLE page_text_rows (
+  url_id INTEGER NOT NULL UNIQUE,     -- pages.url_id; rowid = the order pages were stored
+  title  TEXT,
+  body   TEXT
+);
+INSERT INTO page_text_rows(url_id, title, body) SELECT rowid, title, body FROM page_text;
+DROP TABLE page_text;
+CREATE VIRTUAL TABLE page_text USING fts5(
+  title, body,                        -- rowid = pages.url_id
+  content = 'page_text_rows', content_rowid = 'url_id',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO page_text(page_text) VALUES ('rebuild');
+INSERT INTO page_text(page_text, rank) VALUES ('automerge', 16);
+INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
+)sql",
 };
 
 // The database's user_version, or an error if it is newer than this build understands.

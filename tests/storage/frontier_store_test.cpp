@@ -298,17 +298,25 @@ TEST_CASE("frontier: clear_crawl empties every table and keeps the schema", "[st
   write.page.url_id = storage_test::id_of(f.db.get(), "http://a.test/");
   write.page.url = "http://a.test/";
   write.page.status = 200;
+  write.page.title = "Gone";
+  write.page.text = "searchable words";
   write.links = {{"http://a.test/1", "a.test", true, ""},
                  {"http://x.test/", "x.test", false, "out_of_scope"}};
   (void)must(store->write_batch({write}));
   (void)must(storage::begin_crawl(f.db.get(), "{}"));
+  REQUIRE(query_int(f.db.get(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'words'") ==
+          1);
 
   must(storage::clear_crawl(f.db.get()));
-  for (const char* table : {"urls", "frontier", "pages", "link_edges", "crawls"}) {
+  for (const char* table : {"urls", "frontier", "pages", "link_edges", "crawls", "page_text_rows",
+                            "page_text_docsize", "url_keys", "url_keys_mid", "url_keys_new"}) {
     DYNAMIC_SECTION(table) {
       CHECK(query_int(f.db.get(), std::string("SELECT count(*) FROM ") + table) == 0);
     }
   }
+  // The index forgot the text too, and agrees with its (now empty) rows.
+  CHECK(query_int(f.db.get(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'words'") == 0);
+  must(storage::exec(f.db.get(), "INSERT INTO page_text(page_text) VALUES ('integrity-check')"));
   CHECK(query_int(f.db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(sqlite3_get_autocommit(f.db.get()) == 1);
 

@@ -415,6 +415,44 @@ TEST_CASE("page_store: a page is stored once and a second write of it changes no
   CHECK(f.frontier() == Frontier{{"http://a.test/first", 1}});
 }
 
+TEST_CASE("page_store: a page's text is searchable by its url_id and stored in storing order",
+          "[storage][page_store]") {
+  StoreFixture f;
+  f.seed({"http://a.test/", "http://b.test/", "http://c.test/"});
+  // Stored in an order that is not url_id's (ids follow discovery order: a < b < c).
+  PageWrite c = page("http://c.test/");
+  c.page.text = "violin strings";
+  PageWrite a = page("http://a.test/");
+  a.page.text = "cello strings";
+  PageWrite b = page("http://b.test/");
+  b.page.title.clear();  // neither title nor text: no row
+  f.write({c});
+  f.write({a, b});
+  const std::string ids =
+      std::to_string(f.id_of("http://c.test/")) + "," + std::to_string(f.id_of("http://a.test/"));
+  CHECK(
+      query_text(
+          f.db(),
+          "SELECT group_concat(url_id) FROM (SELECT url_id FROM page_text_rows ORDER BY rowid)") ==
+      ids);
+  CHECK(query_int(f.db(), "SELECT rowid FROM page_text WHERE page_text MATCH 'violin'") ==
+        f.id_of("http://c.test/"));
+  CHECK(query_text(f.db(),
+                   "SELECT p.url FROM page_text JOIN pages p ON p.url_id = page_text.rowid "
+                   "WHERE page_text MATCH 'cello'") == "http://a.test/");
+  CHECK(query_text(f.db(), "SELECT body FROM page_text WHERE page_text MATCH 'title AND c'") ==
+        "violin strings");
+  CHECK(query_int(f.db(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'strings'") == 2);
+  storage_test::exec(f.db(), "INSERT INTO page_text(page_text) VALUES ('integrity-check')");
+
+  // A second write of a stored page adds no text: the first result is kept.
+  PageWrite again = page("http://c.test/");
+  again.page.text = "replaced";
+  f.write({again});
+  CHECK(f.count("page_text_rows") == 2);
+  CHECK(query_int(f.db(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'replaced'") == 0);
+}
+
 TEST_CASE("page_store: an empty batch commits nothing and succeeds", "[storage][page_store]") {
   StoreFixture f;
   f.seed({"http://a.test/"});
@@ -1027,16 +1065,17 @@ TEST_CASE("page_store: a database upgraded from schema 3 keeps hash ids for old 
     // A schema 3 database as a crawl left it: a queued seed and a URL it linked to.
     auto db = must(storage::open_for_writing(path));
     storage_test::exec(db.get(),
-                       "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; "
-                       "DROP TABLE url_ids; PRAGMA user_version = 3; "
-                       "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
+                       std::string(storage_test::kUndoV6) +
+                           "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; "
+                           "DROP TABLE url_ids; PRAGMA user_version = 3; "
+                           "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
                            std::to_string(a_id) + ", '" + a + "', 'a.test', 0, 'queued', 't'), (" +
                            std::to_string(old_id) + ", '" + old_target +
                            "', 'a.test', 1, 'skipped', 't'); "
                            "INSERT INTO frontier(url_id, url, depth) VALUES (" +
                            std::to_string(a_id) + ", '" + a + "', 0);");
   }
-  auto db = must(storage::open_for_writing(path));  // migrates to 4
+  auto db = must(storage::open_for_writing(path));  // migrates to 4 and on
   REQUIRE(query_text(db.get(), "SELECT scheme FROM url_ids") == "hash");
   auto store = must(storage::SqlitePageStore::create(
       must(storage::open_db(path, storage::OpenMode::ReadWrite)), {}));

@@ -244,7 +244,8 @@ const std::vector<TableColumns> kSchemaV1 = {
     {"page_text", "title,body"},  // added by migration 1 -> 2
     {"robots",                    // added by migration 2 -> 3
      "origin,url,status,fetched_at,access,body,crawl_delay,error,error_detail,attempts"},
-    {"sitemaps", "origin,url"},  // added by migration 2 -> 3
+    {"sitemaps", "origin,url"},               // added by migration 2 -> 3
+    {"page_text_rows", "url_id,title,body"},  // added by migration 5 -> 6
 };
 
 TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[storage][schema]") {
@@ -253,7 +254,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 5);
+  CHECK(storage::kSchemaVersion == 6);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -536,16 +537,17 @@ TEST_CASE("schema: migrate re-checks the version once it holds the write lock",
 // What migration 3 -> 4 adds, dropped to make an older database from a new one.
 constexpr const char* kDropV4 =
     "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; DROP TABLE url_ids; ";
+using storage_test::kUndoV6;
 
 TEST_CASE("schema: a version 1 database is upgraded to the current version in place, data kept",
           "[storage][schema]") {
   TempDir dir;
   const std::string path = dir.file("old.db");
   {
-    // A v1 database: the current schema without what migrations 1 -> 2 ... 4 -> 5 add.
+    // A v1 database: the current schema without what migrations 1 -> 2 ... 5 -> 6 add.
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kDropV4) +
+        db.get(), std::string(kUndoV6) + kDropV4 +
                       "DROP TABLE page_text; DROP TABLE robots; DROP TABLE sitemaps; "
                       "PRAGMA user_version = 1; "
                       "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
@@ -565,7 +567,7 @@ TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kep
   {
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kDropV4) +
+        db.get(), std::string(kUndoV6) + kDropV4 +
                       "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
                       "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); "
                       "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
@@ -592,7 +594,7 @@ TEST_CASE(
   const std::int64_t a = common::url_id("http://a.test/"), b = common::url_id("http://a.test/b");
   {
     auto db = must(storage::open_for_writing(path));
-    std::string sql = std::string(kDropV4) +
+    std::string sql = std::string(kUndoV6) + kDropV4 +
                       "PRAGMA user_version = 3; "
                       "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); ";
     if (with_urls) {  // as schema 3 stored them: urls.id = the URL's hash
@@ -622,10 +624,11 @@ TEST_CASE("schema: a version 4 database gets incremental FTS5 merges, its text k
   {
     // Version 4 as it shipped: FTS5's default crisismerge (no row in page_text_config).
     auto db = must(storage::open_for_writing(path));
-    must(storage::exec(db.get(),
-                       "DELETE FROM page_text_config WHERE k = 'crisismerge'; "
-                       "PRAGMA user_version = 4; "
-                       "INSERT INTO page_text(rowid, title, body) VALUES (7, 'Kept', 'words')"));
+    must(storage::exec(
+        db.get(), std::string(kUndoV6) +
+                      "DELETE FROM page_text_config WHERE k = 'crisismerge'; "
+                      "PRAGMA user_version = 4; "
+                      "INSERT INTO page_text(rowid, title, body) VALUES (7, 'Kept', 'words')"));
   }
   {
     auto db = must(storage::open_db(path, OpenMode::ReadOnly));
@@ -642,6 +645,36 @@ TEST_CASE("schema: a version 4 database gets incremental FTS5 merges, its text k
   must(storage::exec(db.get(),
                      "INSERT INTO page_text(rowid, title, body) VALUES (8, 'New', 'more')"));
   CHECK(query_int(db.get(), "SELECT rowid FROM page_text WHERE page_text MATCH 'more'") == 8);
+}
+
+TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, still searchable",
+          "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.file("v5.db");
+  {
+    auto db = must(storage::open_for_writing(path));
+    must(storage::exec(db.get(), std::string(kUndoV6) +
+                                     "PRAGMA user_version = 5; "
+                                     "INSERT INTO page_text(rowid, title, body) VALUES "
+                                     "(9, 'Nine', 'kept words'), (4, 'Four', 'other words')"));
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
+  CHECK(columns_of(db.get(), "page_text") == "title,body");
+  CHECK(query_text(db.get(), "SELECT group_concat(url_id || ':' || title) FROM page_text_rows") ==
+        "4:Four,9:Nine");
+  // FTS5 has no page_text_content of its own any more: the text is stored once.
+  CHECK(query_int(db.get(),
+                  "SELECT count(*) FROM sqlite_master WHERE name = 'page_text_content'") == 0);
+  CHECK(query_text(db.get(), "SELECT title FROM page_text WHERE page_text MATCH 'kept'") == "Nine");
+  CHECK(query_int(db.get(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'words'") == 2);
+  CHECK(query_text(db.get(),
+                   "SELECT snippet(page_text, 1, '[', ']', '...', 4) FROM page_text "
+                   "WHERE page_text MATCH 'other'") == "[other] words");
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
+  // The index agrees with its rows (FTS5 checks every row of the content table).
+  must(storage::exec(db.get(), "INSERT INTO page_text(page_text) VALUES ('integrity-check')"));
 }
 
 // configure_sqlite_library must run before SQLite initializes: in a fresh child process it

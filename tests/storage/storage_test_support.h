@@ -95,6 +95,15 @@ inline std::optional<std::string> query_text(sqlite3* db, const std::string& sql
   return storage::column_text(stmt->get(), 0);
 }
 
+// Undoes migration 5 -> 6 on a new database, for tests that make an older one from the current
+// schema: page_text as version 5 shipped it, an FTS5 table with its own content.
+inline constexpr const char* kUndoV6 =
+    "DROP TABLE page_text; DROP TABLE page_text_rows; "
+    "CREATE VIRTUAL TABLE page_text USING fts5(title, body, "
+    "tokenize = 'unicode61 remove_diacritics 2'); "
+    "INSERT INTO page_text(page_text, rank) VALUES ('automerge', 16); "
+    "INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64); ";
+
 inline void exec(sqlite3* db, const std::string& sql) {
   auto r = storage::exec(db, sql);
   if (!r) FAIL(sql << ": " << r.error().context);
