@@ -7,10 +7,14 @@ Not run by bench/run. Inserts DOCS pages of text shaped like bench_server's endl
 crawler's page size, WAL and synchronous=NORMAL, then prints the median and longest commit
 and the CPU seconds of each tenth of the pages (docs/PERFORMANCE.md, "automerge 16 made every
 merge a crisis merge"). FTS5 settings are arguments; without them FTS5's own defaults
-apply (automerge 4, crisismerge 16), so the crawler's schema 5 is automerge=16 crisismerge=64:
+apply (automerge 4, crisismerge 16), so the crawler's schema 5 is automerge=16 crisismerge=64.
+By default page_text keeps its own copy of the text, as schemas 2-5 did; with rows=1 the text
+goes to page_text_rows and page_text is an external-content index over it, as schema 6 does
+(storage/schema.cpp). Pages come in rowid order here, so rows=1 shows what the index and the
+search cost, not the crawl's scattered ids that made schema 6 worth it (docs/PERFORMANCE.md):
 
   bench/fts_replay.py DB [docs=100000] [batch=500] [cache_kib=8192] [automerge=N]
-                      [crisismerge=N] [hashsize=BYTES] [pgsz=BYTES] [search=1]
+                      [crisismerge=N] [hashsize=BYTES] [pgsz=BYTES] [search=1] [rows=1]
 
 The last tenth also takes the pages that docs / 10 leaves over. With search=1, at the end of
 each tenth (after the commit that ends it, or the next one) it also counts the index's
@@ -64,7 +68,7 @@ def main(argv):
     args = {}
     for arg in argv[2:]:
         key, sep, value = arg.partition("=")
-        known = ("docs", "batch", "cache_kib", "search") + SETTINGS
+        known = ("docs", "batch", "cache_kib", "search", "rows") + SETTINGS
         if not sep or not value.isdigit() or key not in known:
             sys.exit("fts_replay.py: bad argument %r\n%s" % (arg, __doc__))
         args[key] = int(value)
@@ -78,7 +82,12 @@ def main(argv):
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA cache_size = -%d" % args.get("cache_kib", 8192))
-    db.execute("CREATE VIRTUAL TABLE page_text USING fts5(title, body, "
+    rows = bool(args.get("rows"))
+    if rows:
+        db.execute("CREATE TABLE page_text_rows (url_id INTEGER NOT NULL UNIQUE, title TEXT, "
+                   "body TEXT)")
+    db.execute("CREATE VIRTUAL TABLE page_text USING fts5(title, body, " +
+               ("content = 'page_text_rows', content_rowid = 'url_id', " if rows else "") +
                "tokenize = 'unicode61 remove_diacritics 2')")
     for key in SETTINGS:
         if key in args:
@@ -97,8 +106,10 @@ def main(argv):
         numbers = [rng.getrandbits(62) for _ in range(100)]
         rare = rare or numbers[0]
         links = " ".join("Page %d" % n for n in numbers)
-        db.execute("INSERT INTO page_text(rowid, title, body) VALUES (?, ?, ?)",
-                   (d + 1, "Page %d" % d, words + " " + links + " " + words))
+        page = (d + 1, "Page %d" % d, words + " " + links + " " + words)
+        if rows:
+            db.execute("INSERT INTO page_text_rows(url_id, title, body) VALUES (?, ?, ?)", page)
+        db.execute("INSERT INTO page_text(rowid, title, body) VALUES (?, ?, ?)", page)
         if d % batch == batch - 1 or d == docs - 1:
             db.execute("COMMIT")
             commits.append(time.monotonic() - started)

@@ -114,7 +114,7 @@ fi
 grep -q exists "$TMP/sim.err" || fail "bench_store_sim: no reason for refusing"
 # 5b. fts_replay.py (if Python with FTS5 is here; nothing else needs it): a small replay prints its
 # commits and ten tenths, with search=1 a segment count per tenth and four searches' times,
-# and it refuses an existing file.
+# and it refuses an existing file; with rows=1 (schema 6) the text is in page_text_rows only.
 if command -v python3 > /dev/null && python3 -c "import sqlite3
 sqlite3.connect(':memory:').execute('CREATE VIRTUAL TABLE t USING fts5(x)')" 2> /dev/null; then
   FTS_REPLAY="$(dirname "$0")/fts_replay.py"
@@ -132,6 +132,17 @@ sqlite3.connect(':memory:').execute('CREATE VIRTUAL TABLE t USING fts5(x)')" 2> 
   if python3 "$FTS_REPLAY" "$TMP/fts.db" docs=300 2> /dev/null; then
     fail "fts_replay.py wrote into an existing file"
   fi
+  # rows=1, schema 6's layout: the text in page_text_rows only, and the searches still run.
+  python3 "$FTS_REPLAY" "$TMP/fts-rows.db" docs=300 batch=20 search=1 rows=1 > "$TMP/fts-rows.out" ||
+    fail "fts_replay.py rows=1"
+  [ "$(grep -c '^search, .*: [0-9.]* ms median' "$TMP/fts-rows.out")" = 4 ] ||
+    fail "fts_replay.py rows=1: searches ($(cat "$TMP/fts-rows.out"))"
+  [ "$(python3 -c "import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute('SELECT count(*) FROM page_text_rows').fetchone()[0],
+      db.execute(\"SELECT count(*) FROM sqlite_master WHERE name = 'page_text_content'\").fetchone()[0],
+      db.execute(\"SELECT count(*) FROM page_text WHERE page_text MATCH 'crawler'\").fetchone()[0])" \
+      "$TMP/fts-rows.db")" = "300 0 300" ] || fail "fts_replay.py rows=1: tables"
 fi
 # 5c. wal_census.py (the same Python): a WAL kept open by a live connection is counted by owner,
 # and a database without a WAL is refused with a reason.
