@@ -4,19 +4,32 @@
 
 namespace crawler {
 
-void HostScheduler::relist(const std::string& name, Host& host) {
-  if (host.listed) {
-    ready_.erase({host.listed_key, name});
-    host.listed = false;
+void HostScheduler::unlist(const std::string& name, Host& host) {
+  if (host.listed == Listed::kWaiting) waiting_.erase({host.listed_key, name});
+  if (host.listed == Listed::kDue) {
+    due_.erase({host.listed_key, name});
+    due_starts_.erase(due_starts_.find(host.listed_start));
   }
+  host.listed = Listed::kNo;
+}
+
+void HostScheduler::relist(const std::string& name, Host& host) {
+  unlist(name, host);
   // A host with a delay gets one request at a time: the next start is then known exactly,
   // from when the previous request was really sent (sent()), not only from when a fetcher
   // took it, so the server never sees two requests closer than the delay.
   const int limit = delay_of(name) > 0 ? 1 : per_host_;
-  if (!host.tasks.empty() && host.in_flight < limit) {
-    ready_.emplace(host.next_start_ms, name);
+  if (host.tasks.empty() || host.in_flight >= limit) return;
+  host.listed_start = host.next_start_ms;
+  if (host.next_start_ms <= now_ms_) {
+    host.listed = Listed::kDue;
+    host.listed_key = host.tasks.front().seq;
+    due_.emplace(host.listed_key, name);
+    due_starts_.insert(host.next_start_ms);
+  } else {
+    host.listed = Listed::kWaiting;
     host.listed_key = host.next_start_ms;
-    host.listed = true;
+    waiting_.emplace(host.listed_key, name);
   }
 }
 
@@ -36,7 +49,8 @@ void HostScheduler::enqueue(const std::string& host, Task task, bool front) {
     h.tasks.push_back(std::move(task));
   }
   ++queued_;
-  if (!h.listed) relist(host, h);
+  // A new head changes the host's place among the due hosts.
+  if (h.listed == Listed::kNo || front) relist(host, h);
 }
 
 std::int64_t HostScheduler::ready_at_ms(const std::string& host) const {
@@ -46,11 +60,17 @@ std::int64_t HostScheduler::ready_at_ms(const std::string& host) const {
 
 std::optional<std::pair<std::string, Task>> HostScheduler::next(std::int64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
-  if (ready_.empty() || ready_.begin()->first > now_ms) return std::nullopt;
-  std::string name = ready_.begin()->second;
-  ready_.erase(ready_.begin());
+  // Hosts whose time has come join the due ones (relist files them by their oldest task).
+  while (!waiting_.empty() && waiting_.begin()->first <= now_ms_) {
+    const std::string name = waiting_.begin()->second;
+    relist(name, hosts_[name]);
+  }
+  if (due_.empty()) return std::nullopt;
+  std::string name = due_.begin()->second;
   Host& h = hosts_[name];
-  h.listed = false;
+  // Due by the latest time seen, but never released early to a caller whose clock is behind.
+  if (h.next_start_ms > now_ms) return std::nullopt;
+  unlist(name, h);
   Task task = std::move(h.tasks.front());
   h.tasks.pop_front();
   --queued_;
@@ -68,7 +88,7 @@ void HostScheduler::started(const std::string& host, std::int64_t started_ms) {
   const std::int64_t delay = delay_of(host);
   if (started_ms + delay > h.next_start_ms) {
     h.next_start_ms = started_ms + delay;
-    if (h.listed) relist(host, h);
+    if (h.listed != Listed::kNo) relist(host, h);
   }
 }
 
@@ -122,7 +142,9 @@ void HostScheduler::free_slot(std::unordered_map<std::string, Host>::iterator it
 }
 
 std::int64_t HostScheduler::next_ready_ms() const {
-  return ready_.empty() ? -1 : ready_.begin()->first;
+  // waiting_ holds only times after every due host's.
+  if (!due_starts_.empty()) return *due_starts_.begin();
+  return waiting_.empty() ? -1 : waiting_.begin()->first;
 }
 
 }  // namespace crawler

@@ -7,7 +7,13 @@
 //   - past any back-off: Retry-After, and an error back-off that doubles with each
 //     consecutive failed request to the host (timeouts, refused connections, 429, 5xx).
 // A host that must wait never blocks other hosts' tasks. Within a host, tasks go out in the
-// order they were added (the frontier's discovery order).
+// order they were added (the frontier's discovery order); across the hosts that may start one
+// now, the oldest task goes first (the smallest seq at the head of its host's queue). So the
+// crawl follows discovery order as far as politeness allows, and the pages stored together
+// have nearby ids: a host that was handed more of the window than the others catches up
+// instead of holding ever older tasks (serving hosts in turn let that lag grow like a random
+// walk, and every commit then wrote leaves all over the url_id-keyed tables:
+// docs/PERFORMANCE.md, "Fetch order").
 //
 // Time is passed in (milliseconds on one monotonic clock), so tests run on fake time.
 // Not thread-safe.
@@ -61,15 +67,20 @@ class HostScheduler {
   std::size_t queued() const { return queued_; }
 
  private:
+  // Where a host with tasks and a free slot is listed: waiting_ until its next start time has
+  // come, then due_.
+  enum class Listed { kNo, kWaiting, kDue };
   struct Host {
     std::deque<Task> tasks;
     int in_flight = 0;
     std::int64_t next_start_ms = 0;
-    bool listed = false;         // in ready_, under key {listed_key, name}
-    std::int64_t listed_key = 0;
-    int failures = 0;            // consecutive requests with trouble
+    Listed listed = Listed::kNo;    // and under key {listed_key, name}
+    std::int64_t listed_key = 0;    // waiting_: next_start_ms; due_: the head task's seq
+    std::int64_t listed_start = 0;  // next_start_ms when listed (in due_starts_ if due)
+    int failures = 0;               // consecutive requests with trouble
   };
   void enqueue(const std::string& host, Task task, bool front);
+  void unlist(const std::string& name, Host& host);
   void relist(const std::string& name, Host& host);
   // One request fewer in flight: relists the host, or forgets it if it is idle.
   void free_slot(std::unordered_map<std::string, Host>::iterator it);
@@ -78,8 +89,11 @@ class HostScheduler {
   std::int64_t delay_ms_;
   std::unordered_map<std::string, Host> hosts_;
   std::unordered_map<std::string, std::int64_t> host_delay_ms_;  // only hosts above delay_ms_
-  // Hosts with tasks and a free slot, by the time they may start the next one.
-  std::set<std::pair<std::int64_t, std::string>> ready_;
+  // Hosts with tasks and a free slot: those whose next start is later than now_ms_, by that
+  // time; the others, by the seq of their oldest task.
+  std::set<std::pair<std::int64_t, std::string>> waiting_;
+  std::set<std::pair<std::int64_t, std::string>> due_;
+  std::multiset<std::int64_t> due_starts_;  // the due hosts' start times, for next_ready_ms
   std::size_t queued_ = 0;
   std::int64_t now_ms_ = 0;  // the latest time seen by next()
 };

@@ -80,6 +80,54 @@ TEST_CASE("host_scheduler: tasks of one host go out in the order they were added
   CHECK(scheduler.queued() == 0);
 }
 
+TEST_CASE("host_scheduler: across the hosts that may start, the oldest task goes first",
+          "[crawler][scheduler]") {
+  HostScheduler scheduler(1, 0);
+  scheduler.add("a", make_task(5));
+  scheduler.add("a", make_task(6));
+  scheduler.add("b", make_task(1));
+  scheduler.add("b", make_task(2));
+  scheduler.add("c", make_task(3));
+  // Each host once (per_host 1), oldest head first: not the order the hosts were added in.
+  CHECK(drain(scheduler, 0) == Taken{{"b", 1}, {"c", 3}, {"a", 5}});
+  for (const char* host : {"a", "b", "c"}) scheduler.finished(host);
+  CHECK(drain(scheduler, 1) == Taken{{"b", 2}, {"a", 6}});
+  // add_front moves the host by its new head.
+  scheduler.finished("a");
+  scheduler.finished("b");
+  scheduler.add("a", make_task(9));
+  scheduler.add("b", make_task(8));
+  scheduler.add_front("a", make_task(7));
+  CHECK(drain(scheduler, 2) == Taken{{"a", 7}, {"b", 8}});
+}
+
+TEST_CASE("host_scheduler: a host handed more of the window catches up instead of lagging",
+          "[crawler][scheduler]") {
+  // Tasks in discovery order, one host in three getting twice its share: b.
+  HostScheduler scheduler(2, 0);
+  std::int64_t seq = 0;
+  for (int round = 0; round < 100; ++round) {
+    scheduler.add("a", make_task(++seq));
+    scheduler.add("b", make_task(++seq));
+    scheduler.add("b", make_task(++seq));
+    scheduler.add("c", make_task(++seq));
+  }
+  // Two fetch slots in all: every request ends before the next pair starts. Served in turn,
+  // b would fall 100 tasks behind; oldest first, what goes out together stays close.
+  std::int64_t widest = 0;
+  for (std::int64_t now = 0; scheduler.queued() > 0; ++now) {
+    auto first = scheduler.next(now);
+    REQUIRE(first);
+    auto second = scheduler.next(now);
+    if (second) {
+      widest = std::max(widest, std::abs(second->second.seq - first->second.seq));
+      scheduler.finished(second->first);
+    }
+    scheduler.finished(first->first);
+  }
+  CHECK(widest <= 2);
+}
+
 TEST_CASE("host_scheduler: per_host caps the requests in flight to one host",
           "[crawler][scheduler][policy]") {
   struct Row {
