@@ -210,7 +210,11 @@ Result<void> Coordinator::prepare_database() {
   auto lock = lock_database(options_.db_path);
   if (!lock) return common::error_of(lock);
   lock_ = std::move(*lock);
-  auto db = storage::open_for_writing(options_.db_path);
+  auto db = storage::open_for_writing(options_.db_path, [this](std::int64_t from, std::int64_t to) {
+    std::cerr << "crawl: upgrading '" << options_.db_path << "' from schema " << from << " to "
+              << to << " (once; from 5, the page text is copied and its index rebuilt, about "
+              << "20 s per 100,000 pages)\n";
+  });
   if (!db) return common::error_of(db);
   if (options_.fresh) {
     if (auto r = storage::clear_crawl(db->get()); !r) return r;

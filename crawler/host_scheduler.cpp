@@ -65,11 +65,13 @@ std::optional<std::pair<std::string, Task>> HostScheduler::next(std::int64_t now
     const std::string name = waiting_.begin()->second;
     relist(name, hosts_[name]);
   }
-  if (due_.empty()) return std::nullopt;
-  std::string name = due_.begin()->second;
+  auto due = due_.begin();
+  // Due by the latest time seen; a caller whose clock is behind gets the oldest task of a host
+  // due by its own clock, never one released early.
+  while (due != due_.end() && hosts_[due->second].next_start_ms > now_ms) ++due;
+  if (due == due_.end()) return std::nullopt;
+  std::string name = due->second;
   Host& h = hosts_[name];
-  // Due by the latest time seen, but never released early to a caller whose clock is behind.
-  if (h.next_start_ms > now_ms) return std::nullopt;
   unlist(name, h);
   Task task = std::move(h.tasks.front());
   h.tasks.pop_front();

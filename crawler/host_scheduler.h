@@ -8,7 +8,8 @@
 //     consecutive failed request to the host (timeouts, refused connections, 429, 5xx).
 // A host that must wait never blocks other hosts' tasks. Within a host, tasks go out in the
 // order they were added (the frontier's discovery order); across the hosts that may start one
-// now, the oldest task goes first (the smallest seq at the head of its host's queue). So the
+// now, the host whose next task has the smallest seq goes first (robots.txt fetches, whose
+// seqs are negative, before pages). So the
 // crawl follows discovery order as far as politeness allows, and the pages stored together
 // have nearby ids: a host that was handed more of the window than the others catches up
 // instead of holding ever older tasks (serving hosts in turn let that lag grow like a random
@@ -62,7 +63,8 @@ class HostScheduler {
   static constexpr std::int64_t kBackoffBaseMs = 500;
   static constexpr std::int64_t kBackoffMaxMs = 60 * 1000;
 
-  // When the earliest waiting host becomes ready, or -1 if none waits on time alone.
+  // When the earliest host with tasks and a free slot may start (a time already past if one
+  // is due), or -1 if none waits on time alone.
   std::int64_t next_ready_ms() const;
   std::size_t queued() const { return queued_; }
 

@@ -140,7 +140,7 @@ INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
     // order, each leaf is written about once. The FTS5 index itself is rebuilt from the rows.
     R"sql(
 CREATE TABLE page_text_rows (
-  url_id INTEGER NOT NULL UNIQUE,     -- pages.url_id; rowid = the order pages were stored
+  url_id INTEGER NOT NULL UNIQUE,     -- pages.url_id; rowid = storing order (url_id order here)
   title  TEXT,
   body   TEXT
 );
@@ -172,7 +172,7 @@ Result<std::int64_t> schema_version_to_migrate(sqlite3* db) {
 
 }  // namespace
 
-Result<void> migrate(sqlite3* db) {
+Result<void> migrate(sqlite3* db, const UpgradeNotice& notice) {
   auto version = schema_version_to_migrate(db);
   if (!version) return common::error_of(version);
   if (*version == kSchemaVersion) return {};
@@ -185,6 +185,7 @@ Result<void> migrate(sqlite3* db) {
     if (!version) return common::error_of(version);
     return {};
   }
+  if (notice && *version >= 1) notice(*version, kSchemaVersion);
   for (auto v = *version; v < kSchemaVersion; ++v) {
     if (auto r = exec(db, kMigrations[static_cast<std::size_t>(v)]); !r) {
       (void)exec(db, "ROLLBACK");
@@ -199,7 +200,7 @@ Result<void> migrate(sqlite3* db) {
   return exec(db, "COMMIT");
 }
 
-Result<SqliteDb> open_for_writing(const std::string& path) {
+Result<SqliteDb> open_for_writing(const std::string& path, const UpgradeNotice& notice) {
   auto db = open_db(path, OpenMode::ReadWriteCreate);
   if (!db) return db;
   // A new database gets kNewDatabasePageSize-byte pages; SQLite applies this only to an empty
@@ -217,7 +218,7 @@ Result<SqliteDb> open_for_writing(const std::string& path) {
   if (auto r = exec(db->get(), "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"); !r) {
     return common::error_of(r);
   }
-  if (auto r = migrate(db->get()); !r) return common::error_of(r);
+  if (auto r = migrate(db->get(), notice); !r) return common::error_of(r);
   return db;
 }
 

@@ -5,6 +5,7 @@
 // It changes only through a new entry in the migration list in schema.cpp, which bumps
 // PRAGMA user_version; an older database is upgraded in place when a crawl opens it.
 
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -19,12 +20,18 @@ inline constexpr int kSchemaVersion = 6;
 // commit's hash-ordered inserts dirty fewer of them (bench_store_sim, docs/PERFORMANCE.md (e)).
 inline constexpr int kNewDatabasePageSize = 16384;
 
+// Told, under the write lock and before the first step, that a database made by an older
+// crawler (schema `from`, at least 1) is being upgraded to `to`: some steps take minutes on a
+// large database (5 -> 6 copies the page text and rebuilds its index).
+using UpgradeNotice = std::function<void(std::int64_t from, std::int64_t to)>;
+
 // Applies every migration the database lacks, in one transaction.
-[[nodiscard]] common::Result<void> migrate(sqlite3* db);
+[[nodiscard]] common::Result<void> migrate(sqlite3* db, const UpgradeNotice& notice = {});
 
 // Opens (creating if needed) the database for writing: WAL journal, synchronous=NORMAL,
 // migrated to kSchemaVersion. Errors name the path and SQLite's reason.
-[[nodiscard]] common::Result<SqliteDb> open_for_writing(const std::string& path);
+[[nodiscard]] common::Result<SqliteDb> open_for_writing(const std::string& path,
+                                                        const UpgradeNotice& notice = {});
 
 // Opens an existing database read-only (PRAGMA query_only) and checks that it is a crawl
 // database this build understands.

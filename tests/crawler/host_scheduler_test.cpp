@@ -422,6 +422,25 @@ TEST_CASE("host_scheduler: a clock that steps back never releases a host early",
   CHECK(take(scheduler, 6000).second == 2);
 }
 
+TEST_CASE("host_scheduler: a clock behind the latest one still gets a host due by it",
+          "[crawler][scheduler]") {
+  HostScheduler scheduler(1, 100);
+  scheduler.add("a", make_task(1));
+  scheduler.add("a", make_task(3));
+  scheduler.add("b", make_task(2));
+  scheduler.add("b", make_task(4));
+  REQUIRE(take(scheduler, 0).second == 1);
+  REQUIRE(take(scheduler, 0).second == 2);
+  scheduler.started("a", 400);                 // a may start again at 500, b at 100
+  REQUIRE(take(scheduler, 600).second == -1);  // both in flight; 600 is the latest time seen
+  scheduler.finished("a");
+  scheduler.finished("b");
+  // a has the older task but is due only by 600: b goes out, then nothing until a's time.
+  CHECK(take(scheduler, 300) == std::make_pair(std::string("b"), std::int64_t{4}));
+  CHECK(take(scheduler, 300).second == -1);
+  CHECK(take(scheduler, 500) == std::make_pair(std::string("a"), std::int64_t{3}));
+}
+
 // A model of the contract, run against the scheduler on fake time with random traffic:
 // never more than per_host in flight, starts to one host at least delay_ms apart, per-host
 // FIFO, and no idling: when next() says "nothing", every host with work is at its cap or

@@ -316,7 +316,8 @@ TEST_CASE("frontier: clear_crawl empties every table and keeps the schema", "[st
   }
   // The index forgot the text too, and agrees with its (now empty) rows.
   CHECK(query_int(f.db.get(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'words'") == 0);
-  must(storage::exec(f.db.get(), "INSERT INTO page_text(page_text) VALUES ('integrity-check')"));
+  must(storage::exec(f.db.get(),
+                     "INSERT INTO page_text(page_text, rank) VALUES ('integrity-check', 1)"));
   CHECK(query_int(f.db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(sqlite3_get_autocommit(f.db.get()) == 1);
 

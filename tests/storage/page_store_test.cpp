@@ -443,7 +443,8 @@ TEST_CASE("page_store: a page's text is searchable by its url_id and stored in s
   CHECK(query_text(f.db(), "SELECT body FROM page_text WHERE page_text MATCH 'title AND c'") ==
         "violin strings");
   CHECK(query_int(f.db(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'strings'") == 2);
-  storage_test::exec(f.db(), "INSERT INTO page_text(page_text) VALUES ('integrity-check')");
+  storage_test::exec(f.db(),
+                     "INSERT INTO page_text(page_text, rank) VALUES ('integrity-check', 1)");
 
   // A second write of a stored page adds no text: the first result is kept.
   PageWrite again = page("http://c.test/");
