@@ -138,6 +138,9 @@ INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
     // that hold three pages' text each, and the text was written 4-5 times over
     // (bench/wal_census.py: a quarter of the WAL late in scenario 3). Appended in storing
     // order, each leaf is written about once. The FTS5 index itself is rebuilt from the rows.
+    // And FTS5 may hold 8 MiB of pending terms instead of 1 MiB before it writes a segment, so
+    // a commit's text becomes one segment, not several that merges rewrite again
+    // (bench/fts_replay.py: the same CPU, spread evenly over the tenths; docs/PERFORMANCE.md).
     R"sql(
 CREATE TABLE page_text_rows (
   url_id INTEGER NOT NULL UNIQUE,     -- pages.url_id; rowid = storing order (url_id order here)
@@ -151,6 +154,7 @@ CREATE VIRTUAL TABLE page_text USING fts5(
   content = 'page_text_rows', content_rowid = 'url_id',
   tokenize = 'unicode61 remove_diacritics 2'
 );
+INSERT INTO page_text(page_text, rank) VALUES ('hashsize', 8388608);
 INSERT INTO page_text(page_text) VALUES ('rebuild');
 INSERT INTO page_text(page_text, rank) VALUES ('automerge', 16);
 INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);

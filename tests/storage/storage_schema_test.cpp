@@ -276,6 +276,8 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
   // Migration 4 -> 5: merges stay incremental (crisismerge above automerge).
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
+  // Migration 5 -> 6: a commit's pending terms up to 8 MiB before FTS5 writes a segment.
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'hashsize'") == 8388608);
   // AUTOINCREMENT: frontier.seq is never reused, which the coordinator's cursor relies on.
   CHECK(query_int(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'") ==
         1);
@@ -686,6 +688,7 @@ TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, s
                    "WHERE page_text MATCH 'other'") == "[other] words");
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
+  CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'hashsize'") == 8388608);
   // The index agrees with its rows: with rank 1, FTS5 also checks it against every row of an
   // external-content table (without it, SQLite 3.40 checks the index alone).
   must(storage::exec(db.get(),
