@@ -211,9 +211,9 @@ Result<void> Coordinator::prepare_database() {
   if (!lock) return common::error_of(lock);
   lock_ = std::move(*lock);
   auto db = storage::open_for_writing(options_.db_path, [this](std::int64_t from, std::int64_t to) {
+    // What each step costs is the README's to say (Database schema), not this message's.
     std::cerr << "crawl: upgrading '" << options_.db_path << "' from schema " << from << " to "
-              << to << " (once; from 5, the page text is copied and its index rebuilt, about "
-              << "20 s per 100,000 pages)\n";
+              << to << " (once; on a large database this takes minutes)\n";
   });
   if (!db) return common::error_of(db);
   if (options_.fresh) {
