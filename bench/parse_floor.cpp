@@ -4,7 +4,10 @@
 // resolution, no storage, no IPC. Its CPU per page is the cost our choice of HTML parser sets;
 // the crawler cannot go below it without parsing in parallel.
 //
-//   bench_parse_floor DIR [--print-links]
+// --collapse-text: Gumbo parses each page with its text runs cut (parser/text_runs.h), as the
+// crawler does when it stores no text (--no-text). Not the floor: what that cut saves.
+//
+//   bench_parse_floor DIR [--collapse-text] [--print-links]
 //
 // Prints one JSON line (bench/floor_harness.h).
 
@@ -15,6 +18,7 @@
 
 #include "bench/floor_harness.h"
 #include "parser/html_document.h"
+#include "parser/text_runs.h"
 
 namespace {
 
@@ -40,9 +44,15 @@ void collect_hrefs(const GumboNode* root, std::vector<std::string>& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool collapse = false;
+  std::string collapsed;
   return bench::run_floor(
-      argc, argv, "bench_parse_floor DIR [--print-links]", [](const std::string&) { return false; },
-      [](std::string_view html, std::vector<std::string>& hrefs) {
+      argc, argv, "bench_parse_floor DIR [--collapse-text] [--print-links]",
+      [&collapse](const std::string& flag) {
+        return flag == "--collapse-text" && (collapse = true);
+      },
+      [&](std::string_view html, std::vector<std::string>& hrefs) {
+        if (collapse && parser::collapse_text_runs(html, collapsed)) html = collapsed;
         const parser::HtmlDocument document(html);  // html outlives it
         collect_hrefs(document.root(), hrefs);
       });

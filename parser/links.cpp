@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parser/html_document.h"
+#include "parser/text_runs.h"
 
 namespace parser {
 namespace {
@@ -556,6 +557,10 @@ void Extractor::resolve(const Url& page_url) {
 PageInfo extract_page_info(std::string_view html, const Url& page_url,
                            const ExtractOptions& options) {
   PageInfo info;
+  // Without the visible text, Gumbo need not read it: the same elements, the same title and
+  // attributes, from about half the bytes (parser/text_runs.h).
+  std::string collapsed;
+  if (options.max_text_bytes == 0 && collapse_text_runs(html, collapsed)) html = collapsed;
   const HtmlDocument document{html};
   Extractor extractor(options, info);
   extractor.walk(document.root());

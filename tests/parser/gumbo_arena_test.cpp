@@ -6,47 +6,12 @@
 #include <memory>
 #include <string>
 
+#include "gumbo_dump.h"
 #include "parser/html_document.h"
 
 namespace {
 
-// The tree as text: element tags with their attributes, text, comments; children in order.
-void dump(const GumboNode* node, std::string& out) {
-  switch (node->type) {
-    case GUMBO_NODE_DOCUMENT:
-    case GUMBO_NODE_ELEMENT:
-    case GUMBO_NODE_TEMPLATE: {
-      const GumboVector* children = nullptr;
-      if (node->type == GUMBO_NODE_DOCUMENT) {
-        out += "#document(";
-        children = &node->v.document.children;
-      } else {
-        const GumboElement& element = node->v.element;
-        out += '<';
-        out += element.tag == GUMBO_TAG_UNKNOWN ? "?" : gumbo_normalized_tagname(element.tag);
-        for (unsigned i = 0; i < element.attributes.length; ++i) {
-          const auto* attribute = static_cast<const GumboAttribute*>(element.attributes.data[i]);
-          out += ' ';
-          out += attribute->name;
-          out += "=\"";
-          out += attribute->value;
-          out += '"';
-        }
-        out += ">(";
-        children = &element.children;
-      }
-      for (unsigned i = 0; i < children->length; ++i) {
-        dump(static_cast<const GumboNode*>(children->data[i]), out);
-      }
-      out += ')';
-      break;
-    }
-    default:
-      out += '[';
-      out += node->v.text.text;
-      out += ']';
-  }
-}
+using parser::testing::dump;
 
 std::string dump_with_malloc(const std::string& html) {
   GumboOptions options = kGumboDefaultOptions;

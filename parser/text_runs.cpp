@@ -1,0 +1,328 @@
+#include "parser/text_runs.h"
+
+#include <array>
+#include <cstring>
+#include <optional>
+
+namespace parser {
+namespace {
+
+// HTML whitespace after input preprocessing (CR becomes LF, so it is whitespace too).
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+bool is_ascii_alpha(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c) | 0x20u;
+  return u >= 'a' && u <= 'z';
+}
+
+char ascii_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// What a start tag's name does to the scan.
+enum class TagKind {
+  kOther,
+  kRawText,  // title, textarea (RCDATA); style, xmp, iframe, noembed, noframes (RAWTEXT)
+  kScript,   // script data
+  kGiveUp,   // svg, math, select, frameset, template, plaintext
+};
+
+struct NamedKind {
+  std::string_view name;
+  TagKind kind;
+};
+
+constexpr std::array kNamedKinds{
+    NamedKind{"title", TagKind::kRawText},    NamedKind{"textarea", TagKind::kRawText},
+    NamedKind{"style", TagKind::kRawText},    NamedKind{"xmp", TagKind::kRawText},
+    NamedKind{"iframe", TagKind::kRawText},   NamedKind{"noembed", TagKind::kRawText},
+    NamedKind{"noframes", TagKind::kRawText}, NamedKind{"script", TagKind::kScript},
+    NamedKind{"svg", TagKind::kGiveUp},       NamedKind{"math", TagKind::kGiveUp},
+    NamedKind{"select", TagKind::kGiveUp},    NamedKind{"frameset", TagKind::kGiveUp},
+    NamedKind{"template", TagKind::kGiveUp},  NamedKind{"plaintext", TagKind::kGiveUp},
+};
+constexpr std::size_t kLongestName = 9;  // "plaintext"
+
+class Scanner {
+ public:
+  Scanner(std::string_view html, std::string& out) : in_(html), out_(out) {}
+
+  bool run() {
+    out_.clear();
+    std::size_t i = 0;
+    while (i < in_.size()) {
+      const std::size_t lt = find(i, '<');
+      collapse(i, lt);
+      if (lt == in_.size()) break;
+      const std::optional<std::size_t> next = markup(lt);
+      if (!next) return false;
+      i = *next;
+    }
+    out_.append(in_.substr(copied_));
+    return true;
+  }
+
+ private:
+  std::size_t find(std::size_t from, char c) const noexcept {
+    if (from >= in_.size()) return in_.size();
+    const void* hit = std::memchr(in_.data() + from, c, in_.size() - from);
+    return hit == nullptr ? in_.size() : static_cast<const char*>(hit) - in_.data();
+  }
+
+  bool has(std::size_t begin, std::size_t end, char c) const noexcept {
+    return std::memchr(in_.data() + begin, c, end - begin) != nullptr;
+  }
+
+  // Text in the data state, [begin, end): keeps the leading whitespace and the first other
+  // character (all of its UTF-8 bytes), drops the rest. Runs with '&' or NUL are kept whole.
+  void collapse(std::size_t begin, std::size_t end) {
+    std::size_t first = begin;
+    while (first < end && is_space(in_[first])) ++first;
+    if (first == end) return;
+    std::size_t keep = first + 1;
+    while (keep < end && keep - first < 4 &&
+           (static_cast<unsigned char>(in_[keep]) & 0xC0u) == 0x80u) {
+      ++keep;
+    }
+    if (keep == end || has(begin, end, '&') || has(begin, end, '\0')) return;
+    out_.append(in_.substr(copied_, keep - copied_));
+    copied_ = end;
+  }
+
+  bool starts_with_at(std::size_t at, std::string_view prefix) const noexcept {
+    return in_.substr(at).substr(0, prefix.size()) == prefix;
+  }
+
+  // Past the first '>' from `at` (doctype, bogus comment), or the end.
+  std::size_t past_gt(std::size_t at) const noexcept {
+    const std::size_t gt = find(at, '>');
+    return gt == in_.size() ? gt : gt + 1;
+  }
+
+  // At a '<' in the data state: where the data state resumes, or nullopt to give up.
+  std::optional<std::size_t> markup(std::size_t lt) {
+    const std::size_t n = in_.size();
+    if (lt + 1 >= n) return n;
+    const char c = in_[lt + 1];
+    if (c == '!') {
+      if (starts_with_at(lt + 2, "--")) return comment(lt + 4);
+      return past_gt(lt + 2);  // doctype; bogus comment (CDATA too, outside foreign content)
+    }
+    if (c == '?') return past_gt(lt + 2);  // bogus comment
+    if (c == '/') {
+      if (lt + 2 >= n) return n;
+      const char d = in_[lt + 2];
+      if (is_ascii_alpha(d)) return tag(lt + 2, /*end_tag=*/true);
+      if (d == '>') return lt + 3;  // "</>": ignored
+      return past_gt(lt + 2);       // bogus comment
+    }
+    if (is_ascii_alpha(c)) return tag(lt + 1, /*end_tag=*/false);
+    return lt + 1;  // a '<' that starts nothing is text; the next character is kept
+  }
+
+  // After "<!--": past the comment's end, as the tokenizer finds it.
+  std::size_t comment(std::size_t i) const noexcept {
+    const std::size_t n = in_.size();
+    enum class State {
+      kStart,
+      kStartDash,
+      kComment,
+      kEndDash,
+      kEnd,
+      kEndBang
+    } state = State::kStart;
+    while (i < n) {
+      const char c = in_[i];
+      switch (state) {
+        case State::kStart:
+          if (c == '>') return i + 1;  // "<!-->"
+          state = c == '-' ? State::kStartDash : State::kComment;
+          if (state == State::kComment) continue;  // reconsume
+          break;
+        case State::kStartDash:
+          if (c == '>') return i + 1;  // "<!--->"
+          state = c == '-' ? State::kEnd : State::kComment;
+          break;
+        case State::kComment:
+          i = find(i, '-');
+          if (i == n) return n;
+          state = State::kEndDash;
+          break;
+        case State::kEndDash:
+          state = c == '-' ? State::kEnd : State::kComment;
+          break;
+        case State::kEnd:
+          if (c == '>') return i + 1;
+          if (c == '!')
+            state = State::kEndBang;
+          else if (c != '-')
+            state = State::kComment;
+          break;
+        case State::kEndBang:
+          if (c == '>') return i + 1;
+          state = c == '-' ? State::kEndDash : State::kComment;
+          break;
+      }
+      ++i;
+    }
+    return n;
+  }
+
+  static TagKind kind_of(std::string_view lower_name) noexcept {
+    for (const NamedKind& named : kNamedKinds) {
+      if (named.name == lower_name) return named.kind;
+    }
+    return TagKind::kOther;
+  }
+
+  // At a tag name's first letter: past the tag's '>' (the end at EOF, where the tokenizer
+  // drops the tag), then past the contents of an element that switches the tokenizer.
+  std::optional<std::size_t> tag(std::size_t i, bool end_tag) {
+    const std::size_t n = in_.size();
+    std::array<char, kLongestName> name{};
+    std::size_t name_size = 0;
+    bool long_name = false;
+    for (; i < n && !is_space(in_[i]) && in_[i] != '/' && in_[i] != '>'; ++i) {
+      if (name_size == name.size()) {
+        long_name = true;
+      } else {
+        name[name_size++] = ascii_lower(in_[i]);
+      }
+    }
+    const std::size_t after = attributes(i);
+    if (end_tag || long_name || after == n) return after;
+    const std::string_view lower{name.data(), name_size};
+    switch (kind_of(lower)) {
+      case TagKind::kOther:
+        return after;
+      case TagKind::kGiveUp:
+        return std::nullopt;
+      case TagKind::kRawText:
+        return raw_text(after, lower, /*script=*/false);
+      case TagKind::kScript:
+        return raw_text(after, lower, /*script=*/true);
+    }
+    return after;
+  }
+
+  // After a tag name: past the '>' that ends the tag, following the attribute states (a '>'
+  // inside a quoted value does not end it), or the end.
+  std::size_t attributes(std::size_t i) const noexcept {
+    const std::size_t n = in_.size();
+    enum class State {
+      kBeforeName,
+      kName,
+      kAfterName,
+      kBeforeValue,
+      kDoubleQuoted,
+      kSingleQuoted,
+      kUnquoted,
+      kAfterQuoted,
+      kSelfClosing,
+    } state = State::kBeforeName;
+    while (i < n) {
+      const char c = in_[i];
+      switch (state) {
+        case State::kBeforeName:
+          if (c == '>') return i + 1;
+          if (c == '/')
+            state = State::kSelfClosing;
+          else if (!is_space(c))
+            state = State::kName;  // '=', quotes, '<' too
+          break;
+        case State::kName:
+          if (c == '>') return i + 1;
+          if (is_space(c))
+            state = State::kAfterName;
+          else if (c == '/')
+            state = State::kSelfClosing;
+          else if (c == '=')
+            state = State::kBeforeValue;
+          break;
+        case State::kAfterName:
+          if (c == '>') return i + 1;
+          if (c == '/')
+            state = State::kSelfClosing;
+          else if (c == '=')
+            state = State::kBeforeValue;
+          else if (!is_space(c))
+            state = State::kName;
+          break;
+        case State::kBeforeValue:
+          if (c == '>') return i + 1;  // missing value: the tag ends
+          if (c == '"')
+            state = State::kDoubleQuoted;
+          else if (c == '\'')
+            state = State::kSingleQuoted;
+          else if (!is_space(c))
+            state = State::kUnquoted;
+          break;
+        case State::kDoubleQuoted:
+          i = find(i, '"');
+          if (i == n) return n;
+          state = State::kAfterQuoted;
+          break;
+        case State::kSingleQuoted:
+          i = find(i, '\'');
+          if (i == n) return n;
+          state = State::kAfterQuoted;
+          break;
+        case State::kUnquoted:
+          if (c == '>') return i + 1;
+          if (is_space(c)) state = State::kBeforeName;
+          break;
+        case State::kAfterQuoted:
+          if (c == '>') return i + 1;
+          if (c == '/')
+            state = State::kSelfClosing;
+          else if (is_space(c))
+            state = State::kBeforeName;
+          else
+            state = State::kName;  // reconsumed in before-attribute-name: a name starts
+          break;
+        case State::kSelfClosing:
+          if (c == '>') return i + 1;
+          state = State::kBeforeName;
+          continue;  // reconsume
+      }
+      ++i;
+    }
+    return n;
+  }
+
+  // In the contents of a RCDATA, RAWTEXT or script element named `lower_name`: past its end
+  // tag ("</name" and whitespace, '/' or '>', any case), or the end. Nothing in between is
+  // cut. Gives up on "<!--" in a script, which the escaped script states would follow.
+  std::optional<std::size_t> raw_text(std::size_t i, std::string_view lower_name, bool script) {
+    const std::size_t n = in_.size();
+    for (std::size_t lt = find(i, '<'); lt < n; lt = find(lt + 1, '<')) {
+      if (script && starts_with_at(lt + 1, "!--")) return std::nullopt;
+      if (lt + 1 >= n || in_[lt + 1] != '/') continue;
+      const std::size_t name_at = lt + 2;
+      if (name_at + lower_name.size() >= n) return n;  // no room for the name and its end
+      bool same = true;
+      for (std::size_t k = 0; k < lower_name.size() && same; ++k) {
+        same = ascii_lower(in_[name_at + k]) == lower_name[k];
+      }
+      const char next = in_[name_at + lower_name.size()];
+      if (same && (is_space(next) || next == '/' || next == '>')) {
+        return attributes(name_at + lower_name.size());
+      }
+    }
+    return n;
+  }
+
+  std::string_view in_;
+  std::string& out_;
+  std::size_t copied_ = 0;  // in_[copied_, ...) is not yet in out_
+};
+
+}  // namespace
+
+bool collapse_text_runs(std::string_view html, std::string& out) {
+  return Scanner(html, out).run();
+}
+
+}  // namespace parser
