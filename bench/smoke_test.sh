@@ -5,7 +5,8 @@
 #   - the real crawler, run under bench_measure, stores exactly those 50 pages, and the
 #     measurement JSON has every field with sane values (CPU > 0, RSS > 0, 4 processes);
 #   - bench_measure counts the CPU of an orphaned grandchild and enforces --timeout-s;
-#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links, and
+#   - bench_parse_floor finds the 3 fixture pages and their 9 a[href] links, with and without
+#     --collapse-text, and
 #     bench_libxml2_floor (if built) 8, with and without --sax;
 #   - bench_store_sim runs every layout to 30,000 URLs, printing a rate for each tenth, and
 #     refuses an existing file; so does fts_replay.py (300 pages), where python3 is installed.
@@ -83,6 +84,12 @@ check "$(field wall_s "$TMP/timeout.json") < 5" "timeout enforced"
 cat "$TMP/floor.json"
 [ "$(field files "$TMP/floor.json")" = 3 ] || fail "parse floor files"
 [ "$(field links "$TMP/floor.json")" = 9 ] || fail "parse floor links"
+# ... and with the text runs cut (--collapse-text, what the crawler parses with --no-text):
+# the same files and links.
+"$FLOOR" "$FIXTURES" --collapse-text > "$TMP/floor-cut.json"
+cat "$TMP/floor-cut.json"
+[ "$(field files "$TMP/floor-cut.json")" = 3 ] || fail "parse floor --collapse-text files"
+[ "$(field links "$TMP/floor-cut.json")" = 9 ] || fail "parse floor --collapse-text links"
 # ... and with libxml2 (if built; LIBXML2_FLOOR is "-" if not): the same files, 8 links. Its
 # HTML 4 recovery closes the unclosed <a> of two.html at </b> instead of reconstructing it.
 if [ "$LIBXML2_FLOOR" != - ]; then
