@@ -92,7 +92,7 @@ class Scanner {
   }
 
   bool starts_with_at(std::size_t at, std::string_view prefix) const noexcept {
-    return in_.substr(at).substr(0, prefix.size()) == prefix;
+    return at <= in_.size() && in_.substr(at).starts_with(prefix);
   }
 
   // Past the first '>' from `at` (doctype, bogus comment), or the end.
