@@ -192,13 +192,15 @@ class Scanner {
       }
     }
     const std::size_t after = attributes(i);
-    if (end_tag || long_name || after == n) return after;
+    if (end_tag || long_name) return after;
     const std::string_view lower{name.data(), name_size};
-    switch (kind_of(lower)) {
+    const TagKind kind = kind_of(lower);
+    if (kind == TagKind::kGiveUp) return std::nullopt;
+    if (after == n) return after;  // a start tag cut by the end of input starts nothing
+    switch (kind) {
       case TagKind::kOther:
-        return after;
       case TagKind::kGiveUp:
-        return std::nullopt;
+        return after;
       case TagKind::kRawText:
         return raw_text(after, lower, /*script=*/false);
       case TagKind::kScript:

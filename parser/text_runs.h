@@ -33,6 +33,9 @@ namespace parser {
 // contents are markup), or plaintext; and a script whose text holds "<!--" (the escaped
 // script states). Parse `html` itself then. (noscript is markup: Gumbo parses as a browser
 // with scripting disabled.) Never fails otherwise; linear in the size of `html`.
+//
+// `out` must not alias `html`. Source positions in the tree (GumboSourcePosition,
+// original_text) are the copy's, not the page's.
 [[nodiscard]] bool collapse_text_runs(std::string_view html, std::string& out);
 
 }  // namespace parser
