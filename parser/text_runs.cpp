@@ -1,8 +1,11 @@
 #include "parser/text_runs.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 #include <optional>
+#include <vector>
 
 namespace parser {
 namespace {
@@ -26,7 +29,8 @@ enum class TagKind {
   kOther,
   kRawText,  // title, textarea (RCDATA); style, xmp, iframe, noembed, noframes (RAWTEXT)
   kScript,   // script data
-  kGiveUp,   // svg, math, select, frameset, template, plaintext
+  kForeign,  // svg, math: foreign content, copied whole to its end tag
+  kGiveUp,   // select, frameset, template, plaintext
 };
 
 struct NamedKind {
@@ -39,11 +43,30 @@ constexpr std::array kNamedKinds{
     NamedKind{"style", TagKind::kRawText},    NamedKind{"xmp", TagKind::kRawText},
     NamedKind{"iframe", TagKind::kRawText},   NamedKind{"noembed", TagKind::kRawText},
     NamedKind{"noframes", TagKind::kRawText}, NamedKind{"script", TagKind::kScript},
-    NamedKind{"svg", TagKind::kGiveUp},       NamedKind{"math", TagKind::kGiveUp},
+    NamedKind{"svg", TagKind::kForeign},      NamedKind{"math", TagKind::kForeign},
     NamedKind{"select", TagKind::kGiveUp},    NamedKind{"frameset", TagKind::kGiveUp},
     NamedKind{"template", TagKind::kGiveUp},  NamedKind{"plaintext", TagKind::kGiveUp},
 };
 constexpr std::size_t kLongestName = 9;  // "plaintext"
+
+// Start tags inside svg or math after which the tree builder may parse what follows as HTML:
+// the tags that break out of foreign content, HTML and MathML text integration points,
+// and the elements with context-dependent tokenizer states, nested foreign roots included.
+// clang-format off
+constexpr std::string_view kLeavesForeign[] = {
+    // break out of foreign content
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em",
+    "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing",
+    "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong",
+    "strike", "sub", "sup", "table", "tt", "u", "ul", "var", "font",
+    // HTML and MathML text integration points, and what MathML treats apart in them
+    "foreignobject", "desc", "title", "annotation-xml", "mi", "mo", "mn", "ms", "mtext",
+    "mglyph", "malignmark",
+    // nested foreign roots; elements whose tokenizer state depends on context
+    "svg", "math", "select", "template", "frameset", "plaintext", "textarea", "xmp", "iframe",
+    "noembed", "noframes",
+};
+// clang-format on
 
 class Scanner {
  public:
@@ -191,7 +214,8 @@ class Scanner {
         name[name_size++] = ascii_lower(in_[i]);
       }
     }
-    const std::size_t after = attributes(i);
+    bool self_closing = false;
+    const std::size_t after = attributes(i, &self_closing);
     if (end_tag || long_name) return after;
     const std::string_view lower{name.data(), name_size};
     const TagKind kind = kind_of(lower);
@@ -201,6 +225,8 @@ class Scanner {
       case TagKind::kOther:
       case TagKind::kGiveUp:
         return after;
+      case TagKind::kForeign:  // <svg/> is an empty element: no foreign content follows
+        return self_closing ? std::optional<std::size_t>(after) : foreign(after, lower);
       case TagKind::kRawText:
         return raw_text(after, lower, /*script=*/false);
       case TagKind::kScript:
@@ -211,7 +237,7 @@ class Scanner {
 
   // After a tag name: past the '>' that ends the tag, following the attribute states (a '>'
   // inside a quoted value does not end it), or the end.
-  std::size_t attributes(std::size_t i) const noexcept {
+  std::size_t attributes(std::size_t i, bool* self_closing = nullptr) const noexcept {
     const std::size_t n = in_.size();
     enum class State {
       kBeforeName,
@@ -285,11 +311,94 @@ class Scanner {
             state = State::kName;  // reconsumed in before-attribute-name: a name starts
           break;
         case State::kSelfClosing:
-          if (c == '>') return i + 1;
+          if (c == '>') {
+            if (self_closing != nullptr) *self_closing = true;
+            return i + 1;
+          }
           state = State::kBeforeName;
           continue;  // reconsume
       }
       ++i;
+    }
+    return n;
+  }
+
+  // A tag name from its first letter, ASCII-lowercased (NUL and other bytes kept, so such a
+  // name matches no known one); `end` is set past it.
+  std::string read_name(std::size_t i, std::size_t& end) const {
+    std::string name;
+    for (; i < in_.size() && !is_space(in_[i]) && in_[i] != '/' && in_[i] != '>'; ++i) {
+      name += ascii_lower(in_[i]);
+    }
+    end = i;
+    return name;
+  }
+
+  // Letters, digits and '-': a name whose text Gumbo compares the same way the tokenizer
+  // reads it (no NUL, no \v, which C's isspace() takes for a space, nothing non-ASCII).
+  static bool is_plain_name(std::string_view name) noexcept {
+    for (const char c : name) {
+      if (!is_ascii_alpha(c) && !(c >= '0' && c <= '9') && c != '-') return false;
+    }
+    return !name.empty();
+  }
+
+  // In foreign content, after the start tag of its root (svg or math, `root`): past the end
+  // tag that closes the root, with nothing cut, or the end. The scan keeps the stack of
+  // open foreign elements and gives up where the tree builder could leave foreign content
+  // other than by that stack: a start tag in kLeavesForeign, or an end tag that does not
+  // close the element opened last (in foreign content such a tag can close HTML elements
+  // around the root, and the root with them).
+  std::optional<std::size_t> foreign(std::size_t i, std::string_view root) {
+    const std::size_t n = in_.size();
+    std::vector<std::string> open{std::string(root)};
+    while (i < n) {
+      const std::size_t lt = find(i, '<');
+      if (lt + 1 >= n) return n;
+      const char c = in_[lt + 1];
+      if (c == '!') {
+        if (starts_with_at(lt + 2, "--")) {
+          i = comment(lt + 4);
+        } else if (starts_with_at(lt + 2, "[CDATA[")) {
+          return std::nullopt;  // a CDATA section: rare in pages, and not followed here
+        } else {
+          i = past_gt(lt + 2);  // doctype, bogus comment
+        }
+      } else if (c == '?') {
+        i = past_gt(lt + 2);
+      } else if (c == '/') {
+        if (lt + 2 >= n) return n;
+        const char d = in_[lt + 2];
+        if (is_ascii_alpha(d)) {
+          // Gumbo 0.10.1 matches an end tag in foreign content by its text between "</" and
+          // ">", whitespace and attributes included ("</svg >" closes nothing), so only
+          // "</name>" for the element opened last is followed.
+          std::size_t name_end = 0;
+          const std::string name = read_name(lt + 2, name_end);
+          if (name_end == n || in_[name_end] != '>' || !is_plain_name(name) ||
+              name != open.back()) {
+            return std::nullopt;
+          }
+          i = name_end + 1;
+          open.pop_back();
+          if (open.empty()) return i;
+        } else {
+          i = d == '>' ? lt + 3 : past_gt(lt + 2);  // "</>" ignored; bogus comment
+        }
+      } else if (is_ascii_alpha(c)) {
+        std::size_t name_end = 0;
+        std::string name = read_name(lt + 1, name_end);
+        if (!is_plain_name(name) || std::find(std::begin(kLeavesForeign), std::end(kLeavesForeign),
+                                              name) != std::end(kLeavesForeign)) {
+          return std::nullopt;
+        }
+        bool self_closing = false;
+        i = attributes(name_end, &self_closing);
+        if (i == n) return n;
+        if (!self_closing) open.push_back(std::move(name));
+      } else {
+        i = lt + 1;  // a '<' that starts nothing is text
+      }
     }
     return n;
   }

@@ -12,9 +12,10 @@
 // run, and builds the same elements. Only the text nodes' contents change.
 //
 // This scan follows the HTML5 tokenizer (data, tag, attribute, comment, doctype and bogus
-// comment states, and the RCDATA/RAWTEXT/script data of the elements that switch to them),
-// so it cuts text only where the tokenizer is in its data state. Where the tokenizer's state
-// depends on tree-building context this scan does not keep, it gives up instead of guessing.
+// comment states, the RCDATA/RAWTEXT/script data of the elements that switch to them, and
+// CDATA sections in foreign content), so it cuts text only where the tokenizer is in its data
+// state in HTML content. Where the tokenizer's state depends on tree-building context this
+// scan does not keep, it gives up instead of guessing.
 
 #include <string>
 #include <string_view>
@@ -25,14 +26,21 @@ namespace parser {
 // cut to its leading whitespace and its first other character, when the run has a character
 // other than whitespace and has no '&' (a character reference may stand for whitespace) and
 // no NUL. Everything else is copied as is: tags with their attributes, comments, doctypes,
-// and the contents of script, style, title, textarea, xmp, iframe, noembed and noframes.
+// the contents of script, style, title, textarea, xmp, iframe, noembed and noframes, and
+// svg and math elements whole, to the end tag that closes them.
 //
-// Returns false, with `out` unspecified, where it gives up: a start tag for svg or math
-// (foreign content, where title, style and script hold markup and CDATA sections exist),
-// select, frameset or template (in which some of the raw text elements are ignored, so their
-// contents are markup), or plaintext; and a script whose text holds "<!--" (the escaped
-// script states). Parse `html` itself then. (noscript is markup: Gumbo parses as a browser
-// with scripting disabled.) Never fails otherwise; linear in the size of `html`.
+// Returns false, with `out` unspecified, where it gives up:
+//  - a start tag for select, frameset or template (in which some of the raw text elements
+//    are ignored, so their contents are markup) or plaintext;
+//  - a script whose text holds "<!--" (the escaped script states);
+//  - inside svg or math: a start tag after which the tree builder may go back to HTML (the
+//    tags that break out of foreign content, the integration points such as foreignObject,
+//    title or mi, a nested svg or math); an end tag other than "</name>" for the element
+//    opened last (it may close the HTML elements around the svg, and Gumbo 0.10.1 takes
+//    "</svg >" for another name); a CDATA section.
+// Parse `html` itself then. (noscript is markup: Gumbo parses as a browser with scripting
+// disabled.) Never fails otherwise; linear in the size of `html`, plus the stack of open
+// elements inside svg or math.
 //
 // `out` must not alias `html`. Source positions in the tree (GumboSourcePosition,
 // original_text) are the copy's, not the page's.
