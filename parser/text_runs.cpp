@@ -138,8 +138,11 @@ class Scanner {
       if (lt + 2 >= n) return n;
       const char d = in_[lt + 2];
       if (is_ascii_alpha(d)) return tag(lt + 2, /*end_tag=*/true);
-      if (d == '>') return lt + 3;  // "</>": ignored
-      return past_gt(lt + 2);       // bogus comment
+      if (d == '>') {  // "</>": no token, but see glued_
+        glued_ = lt + 3;
+        return lt + 3;
+      }
+      return past_gt(lt + 2);  // bogus comment
     }
     if (is_ascii_alpha(c)) return tag(lt + 1, /*end_tag=*/false);
     return lt + 1;  // a '<' that starts nothing is text; the next character is kept
@@ -204,6 +207,7 @@ class Scanner {
   // drops the tag), then past the contents of an element that switches the tokenizer.
   std::optional<std::size_t> tag(std::size_t i, bool end_tag) {
     const std::size_t n = in_.size();
+    const bool glued = i - 1 == glued_;  // i - 1: the tag's '<'
     std::array<char, kLongestName> name{};
     std::size_t name_size = 0;
     bool long_name = false;
@@ -226,7 +230,9 @@ class Scanner {
       case TagKind::kGiveUp:
         return after;
       case TagKind::kForeign:  // <svg/> is an empty element: no foreign content follows
-        return self_closing ? std::optional<std::size_t>(after) : foreign(after, lower);
+        if (self_closing) return after;
+        if (glued) return std::nullopt;  // Gumbo would never close it (glued_)
+        return foreign(after, lower);
       case TagKind::kRawText:
         return raw_text(after, lower, /*script=*/false);
       case TagKind::kScript:
@@ -323,15 +329,25 @@ class Scanner {
     return n;
   }
 
-  // A tag name from its first letter, ASCII-lowercased (NUL and other bytes kept, so such a
-  // name matches no known one); `end` is set past it.
-  std::string read_name(std::size_t i, std::size_t& end) const {
-    std::string name;
-    for (; i < in_.size() && !is_space(in_[i]) && in_[i] != '/' && in_[i] != '>'; ++i) {
-      name += ascii_lower(in_[i]);
-    }
+  // A tag name from its first letter, as written; `end` is set past it.
+  std::string_view read_name(std::size_t i, std::size_t& end) const noexcept {
+    const std::size_t begin = i;
+    while (i < in_.size() && !is_space(in_[i]) && in_[i] != '/' && in_[i] != '>') ++i;
     end = i;
-    return name;
+    return in_.substr(begin, i - begin);
+  }
+
+  static bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      if (ascii_lower(a[k]) != ascii_lower(b[k])) return false;
+    }
+    return true;
+  }
+
+  static bool leaves_foreign(std::string_view name) noexcept {
+    return std::any_of(std::begin(kLeavesForeign), std::end(kLeavesForeign),
+                       [name](std::string_view leaving) { return iequals(name, leaving); });
   }
 
   // Letters, digits and '-': a name whose text Gumbo compares the same way the tokenizer
@@ -351,7 +367,7 @@ class Scanner {
   // around the root, and the root with them).
   std::optional<std::size_t> foreign(std::size_t i, std::string_view root) {
     const std::size_t n = in_.size();
-    std::vector<std::string> open{std::string(root)};
+    std::vector<std::string_view> open{root};  // names as written; views into in_ or root
     while (i < n) {
       const std::size_t lt = find(i, '<');
       if (lt + 1 >= n) return n;
@@ -374,28 +390,26 @@ class Scanner {
           // ">", whitespace and attributes included ("</svg >" closes nothing), so only
           // "</name>" for the element opened last is followed.
           std::size_t name_end = 0;
-          const std::string name = read_name(lt + 2, name_end);
+          const std::string_view name = read_name(lt + 2, name_end);
           if (name_end == n || in_[name_end] != '>' || !is_plain_name(name) ||
-              name != open.back()) {
+              !iequals(name, open.back())) {
             return std::nullopt;
           }
           i = name_end + 1;
           open.pop_back();
           if (open.empty()) return i;
         } else {
-          i = d == '>' ? lt + 3 : past_gt(lt + 2);  // "</>" ignored; bogus comment
+          if (d == '>') return std::nullopt;  // "</>" (glued_)
+          i = past_gt(lt + 2);                // bogus comment
         }
       } else if (is_ascii_alpha(c)) {
         std::size_t name_end = 0;
-        std::string name = read_name(lt + 1, name_end);
-        if (!is_plain_name(name) || std::find(std::begin(kLeavesForeign), std::end(kLeavesForeign),
-                                              name) != std::end(kLeavesForeign)) {
-          return std::nullopt;
-        }
+        const std::string_view name = read_name(lt + 1, name_end);
+        if (!is_plain_name(name) || leaves_foreign(name)) return std::nullopt;
         bool self_closing = false;
         i = attributes(name_end, &self_closing);
         if (i == n) return n;
-        if (!self_closing) open.push_back(std::move(name));
+        if (!self_closing) open.push_back(name);
       } else {
         i = lt + 1;  // a '<' that starts nothing is text
       }
@@ -428,6 +442,12 @@ class Scanner {
   std::string_view in_;
   std::string& out_;
   std::size_t copied_ = 0;  // in_[copied_, ...) is not yet in out_
+  // Where the last "</>" ended. Gumbo 0.10.1 emits no token for "</>" and does not move
+  // the start of the next token's text past it, so a tag right after it has "</>" in its
+  // original text; in foreign content, where Gumbo matches end tags by that text, such an
+  // element is never closed by its end tag. So this scan gives up on "</>" inside svg or
+  // math, and on an svg or math start tag right after one.
+  std::size_t glued_ = std::string_view::npos;
 };
 
 }  // namespace

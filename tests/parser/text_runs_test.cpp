@@ -78,6 +78,8 @@ TEST_CASE("collapse_text_runs: what it keeps and what it cuts", "[text_runs]") {
        "<p>a<svg viewBox='0 0 1 1'><path d='M0 0'/><g><circle r=1></circle></G></svg>c"},
       {"text inside svg kept", "<svg><text>a b</text></SVG>c d", "<svg><text>a b</text></SVG>c"},
       {"a self-closing svg has no content", "<svg/>x y<b>z w", "<svg/>x<b>z"},
+      {"\"</>\" before a self-closing svg is harmless", "</><svg/>x y", "</><svg/>x"},
+      {"\"</>\" apart from the svg is harmless", "</> <svg></svg>x y", "</> <svg></svg>x"},
       {"a start tag cut by the end of input", "<p>one two<a href=\"x", "<p>o<a href=\"x"},
   };
   for (const Case& c : cases) {
@@ -101,7 +103,10 @@ TEST_CASE("collapse_text_runs: gives up where tree-building context decides", "[
       "<svg><svg></svg></svg>",
       "<svg><font color=red>x</font></svg>",
       "<svg><![CDATA[ </svg> ]]></svg>a b",
-      "<svg></svg >a b",  // Gumbo 0.10.1: closes nothing
+      "<svg></svg >a b",                 // Gumbo 0.10.1: closes nothing
+      "<svg></></svg>a b<![CDATA[x]]>",  // "</>" glues onto the next tag's text in Gumbo
+      "</><svg></svg>a b<![CDATA[x]]>",
+      "</></><svg></svg>a b",
 
       "<select><style>x</style><a href=y>z</a></select>",
       "<frameset><style>x</style></frameset>",
@@ -298,13 +303,15 @@ class PageGenerator {
         "<!x>",
         "<table>",
         "<select>",
+        "</>",
         "</g >",
         "</g x=1>",
         "<g\vx>",
         "</g\v>",
     };
     const std::string root = pick(0, 4) == 0 ? "math" : "svg";
-    std::string html = "<" + root + attributes() + (pick(0, 9) == 0 ? "/>" : ">");
+    std::string html = pick(0, 9) == 0 ? "</>" : "";
+    html += "<" + root + attributes() + (pick(0, 9) == 0 ? "/>" : ">");
     for (int i = pick(0, 6); i > 0; --i) {
       html += pick(0, 3) == 0 ? text() : pick(0, 9) == 0 ? raw_element() : one_of(inner);
     }
