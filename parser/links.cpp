@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "parser/html_chars.h"
 #include "parser/html_document.h"
 #include "parser/text_runs.h"
 
@@ -21,33 +22,17 @@ namespace {
 
 constexpr std::size_t kMaxTitleBytes = 1024;
 
-// HTML's ASCII whitespace (WHATWG Infra): the separator of rel tokens and what collapses in
-// titles and text.
-constexpr bool is_html_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
+using html::iequals;
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-constexpr char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 std::string_view trim_html_space(std::string_view s) {
-  while (!s.empty() && is_html_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_html_space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && html::is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && html::is_space(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -66,14 +51,14 @@ bool has_token(std::string_view list, std::string_view token, IsSeparator is_sep
 }
 
 bool has_rel(std::string_view rel, std::string_view token) {
-  return has_token(rel, token, is_html_space);
+  return has_token(rel, token, html::is_space);
 }
 
 // Robots directives are comma-separated; we also split on ';' and whitespace because pages
 // write "noindex; nofollow" and "noindex nofollow". No directive we read contains those.
 bool has_robots_directive(std::string_view content, std::string_view directive) {
   return has_token(content, directive,
-                   [](char c) { return c == ',' || c == ';' || is_html_space(c); });
+                   [](char c) { return c == ',' || c == ';' || html::is_space(c); });
 }
 
 // The value of attribute `name` (lowercase), or nullopt if absent. Gumbo has already
@@ -95,14 +80,14 @@ std::string_view refresh_url(std::string_view content) {
   std::size_t i = 0;
   const std::size_t n = content.size();
   auto skip_space = [&] {
-    while (i < n && is_html_space(content[i])) ++i;
+    while (i < n && html::is_space(content[i])) ++i;
   };
   skip_space();
   const std::size_t delay_begin = i;
   while (i < n && (is_digit(content[i]) || content[i] == '.')) ++i;
   // The standard rejects "5x": after a delay must come a separator.
   if (i > delay_begin && i < n && content[i] != ';' && content[i] != ',' &&
-      !is_html_space(content[i])) {
+      !html::is_space(content[i])) {
     return {};
   }
   skip_space();
@@ -113,10 +98,10 @@ std::string_view refresh_url(std::string_view content) {
   std::string_view url = content.substr(i);
   if (istarts_with(url, "url")) {
     std::size_t k = 3;
-    while (k < url.size() && is_html_space(url[k])) ++k;
+    while (k < url.size() && html::is_space(url[k])) ++k;
     if (k < url.size() && url[k] == '=') {
       ++k;
-      while (k < url.size() && is_html_space(url[k])) ++k;
+      while (k < url.size() && html::is_space(url[k])) ++k;
       url.remove_prefix(k);
     }
   }
@@ -218,13 +203,13 @@ class CollapsingWriter {
   void append(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size() && !full_) {
-      if (is_html_space(text[i])) {
+      if (html::is_space(text[i])) {
         pending_space_ = true;
         ++i;
         continue;
       }
       std::size_t end = i + 1;
-      while (end < text.size() && !is_html_space(text[end])) ++end;
+      while (end < text.size() && !html::is_space(text[end])) ++end;
       append_word(text.substr(i, end - i));
       i = end;
     }

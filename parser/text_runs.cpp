@@ -7,22 +7,14 @@
 #include <optional>
 #include <vector>
 
+#include "parser/html_chars.h"
+
 namespace parser {
 namespace {
 
-// HTML whitespace after input preprocessing (CR becomes LF, so it is whitespace too).
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-bool is_ascii_alpha(char c) noexcept {
-  const auto u = static_cast<unsigned char>(c) | 0x20u;
-  return u >= 'a' && u <= 'z';
-}
-
-char ascii_lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
-}
+using html::iequals;
+using html::is_ascii_alpha;
+using html::is_space;
 
 // What a start tag's name does to the scan.
 enum class TagKind {
@@ -47,7 +39,6 @@ constexpr std::array kNamedKinds{
     NamedKind{"select", TagKind::kGiveUp},    NamedKind{"frameset", TagKind::kGiveUp},
     NamedKind{"template", TagKind::kGiveUp},  NamedKind{"plaintext", TagKind::kGiveUp},
 };
-constexpr std::size_t kLongestName = 9;  // "plaintext"
 
 // Start tags inside svg or math after which the tree builder may parse what follows as HTML:
 // the tags that break out of foreign content, HTML and MathML text integration points,
@@ -196,11 +187,12 @@ class Scanner {
     return n;
   }
 
-  static TagKind kind_of(std::string_view lower_name) noexcept {
+  // The entry of kNamedKinds for a start tag's name as written, or nullptr.
+  static const NamedKind* named_kind(std::string_view name) noexcept {
     for (const NamedKind& named : kNamedKinds) {
-      if (named.name == lower_name) return named.kind;
+      if (iequals(name, named.name)) return &named;
     }
-    return TagKind::kOther;
+    return nullptr;
   }
 
   // At a tag name's first letter: past the tag's '>' (the end at EOF, where the tokenizer
@@ -208,35 +200,26 @@ class Scanner {
   std::optional<std::size_t> tag(std::size_t i, bool end_tag) {
     const std::size_t n = in_.size();
     const bool glued = i - 1 == glued_;  // i - 1: the tag's '<'
-    std::array<char, kLongestName> name{};
-    std::size_t name_size = 0;
-    bool long_name = false;
-    for (; i < n && !is_space(in_[i]) && in_[i] != '/' && in_[i] != '>'; ++i) {
-      if (name_size == name.size()) {
-        long_name = true;
-      } else {
-        name[name_size++] = ascii_lower(in_[i]);
-      }
-    }
+    std::size_t name_end = 0;
+    const std::string_view name = read_name(i, name_end);
     bool self_closing = false;
-    const std::size_t after = attributes(i, &self_closing);
-    if (end_tag || long_name) return after;
-    const std::string_view lower{name.data(), name_size};
-    const TagKind kind = kind_of(lower);
-    if (kind == TagKind::kGiveUp) return std::nullopt;
+    const std::size_t after = attributes(name_end, &self_closing);
+    const NamedKind* named = end_tag ? nullptr : named_kind(name);
+    if (named == nullptr) return after;
+    if (named->kind == TagKind::kGiveUp) return std::nullopt;
     if (after == n) return after;  // a start tag cut by the end of input starts nothing
-    switch (kind) {
+    switch (named->kind) {
       case TagKind::kOther:
       case TagKind::kGiveUp:
         return after;
       case TagKind::kForeign:  // <svg/> is an empty element: no foreign content follows
         if (self_closing) return after;
         if (glued) return std::nullopt;  // Gumbo would never close it (glued_)
-        return foreign(after, lower);
+        return foreign(after, named->name);
       case TagKind::kRawText:
-        return raw_text(after, lower, /*script=*/false);
+        return raw_text(after, named->name, /*script=*/false);
       case TagKind::kScript:
-        return raw_text(after, lower, /*script=*/true);
+        return raw_text(after, named->name, /*script=*/true);
     }
     return after;
   }
@@ -337,14 +320,6 @@ class Scanner {
     return in_.substr(begin, i - begin);
   }
 
-  static bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-      if (ascii_lower(a[k]) != ascii_lower(b[k])) return false;
-    }
-    return true;
-  }
-
   static bool leaves_foreign(std::string_view name) noexcept {
     return std::any_of(std::begin(kLeavesForeign), std::end(kLeavesForeign),
                        [name](std::string_view leaving) { return iequals(name, leaving); });
@@ -417,23 +392,20 @@ class Scanner {
     return n;
   }
 
-  // In the contents of a RCDATA, RAWTEXT or script element named `lower_name`: past its end
+  // In the contents of a RCDATA, RAWTEXT or script element named `name`: past its end
   // tag ("</name" and whitespace, '/' or '>', any case), or the end. Nothing in between is
   // cut. Gives up on "<!--" in a script, which the escaped script states would follow.
-  std::optional<std::size_t> raw_text(std::size_t i, std::string_view lower_name, bool script) {
+  std::optional<std::size_t> raw_text(std::size_t i, std::string_view name, bool script) {
     const std::size_t n = in_.size();
     for (std::size_t lt = find(i, '<'); lt < n; lt = find(lt + 1, '<')) {
       if (script && starts_with_at(lt + 1, "!--")) return std::nullopt;
       if (lt + 1 >= n || in_[lt + 1] != '/') continue;
       const std::size_t name_at = lt + 2;
-      if (name_at + lower_name.size() >= n) return n;  // no room for the name and its end
-      bool same = true;
-      for (std::size_t k = 0; k < lower_name.size() && same; ++k) {
-        same = ascii_lower(in_[name_at + k]) == lower_name[k];
-      }
-      const char next = in_[name_at + lower_name.size()];
-      if (same && (is_space(next) || next == '/' || next == '>')) {
-        return attributes(name_at + lower_name.size());
+      if (name_at + name.size() >= n) return n;  // no room for the name and its end
+      const char next = in_[name_at + name.size()];
+      if (iequals(in_.substr(name_at, name.size()), name) &&
+          (is_space(next) || next == '/' || next == '>')) {
+        return attributes(name_at + name.size());
       }
     }
     return n;

@@ -237,13 +237,20 @@ class PageGenerator {
     static const std::vector<std::string> ends = {"</%>",  "</%  >", "</%/>", "</% a=\">\">",
                                                   "</%x>", "",       "</%"};
     const std::string& n = one_of(names);
-    std::string end = one_of(ends);
+    return "<" + n + attributes() + ">" + one_of(bodies) + end_tag(ends, n, /*vary_case=*/true);
+  }
+
+  // One of `patterns` with '%' replaced by `name` (its first letter capitalized at random if
+  // `vary_case`).
+  std::string end_tag(const std::vector<std::string>& patterns, const std::string& name,
+                      bool vary_case) {
+    std::string end = one_of(patterns);
     for (std::size_t at = end.find('%'); at != std::string::npos; at = end.find('%')) {
-      std::string cased = n;
-      if (pick(0, 1) == 1) cased[0] = static_cast<char>(cased[0] - ('a' - 'A'));
+      std::string cased = name;
+      if (vary_case && pick(0, 1) == 1) cased[0] = static_cast<char>(cased[0] - ('a' - 'A'));
       end.replace(at, 1, cased);
     }
-    return "<" + n + attributes() + ">" + one_of(bodies) + end;
+    return end;
   }
 
   // An element in which collapse_text_runs gives up, holding pieces it would cut otherwise.
@@ -257,58 +264,19 @@ class PageGenerator {
 
   // An svg or math element holding what svg icons hold, and what leaves foreign content.
   std::string foreign_element() {
+    // clang-format off
     static const std::vector<std::string> inner = {
-        "<path d=\"M0 0\"/>",
-        "<g>",
-        "</g>",
-        "<circle r=1>",
-        "</circle>",
-        "<use href=\"#a\"/>",
-        "<a href=/s>",
-        "</a>",
-        "<text>",
-        "</text>",
-        "<![CDATA[ x < y </svg> ]]>",
-        "<![CDATA[ z",
-        "<!-- c </svg> -->",
-        "<style>.a{} <b></style>",
-        "<script>x<y</script>",
-        "<title>t</title>",
-        "<desc>d</desc>",
-        "<foreignObject><p>x y</p></foreignObject>",
-        "<p>",
-        "<b>",
-        "<font color=red>",
-        "<font>",
-        "</div>",
-        "</p>",
-        "</br>",
-        "<math>",
-        "<mi>",
-        "</mi>",
-        "<svg>",
-        "<linearGradient id=g>",
-        "</lineargradient>",
-        "<g/>",
-        "<G>",
-        "</G>",
-        "<mrow>",
-        "</mrow>",
-        "<annotation-xml encoding=\"text/html\">",
-        "<image href=/i>",
-        "</x>",
-        "<",
-        "</",
-        "<?pi?>",
-        "<!x>",
-        "<table>",
-        "<select>",
-        "</>",
-        "</g >",
-        "</g x=1>",
-        "<g\vx>",
+        "<path d=\"M0 0\"/>", "<g>", "</g>", "<circle r=1>", "</circle>", "<use href=\"#a\"/>",
+        "<a href=/s>", "</a>", "<text>", "</text>", "<![CDATA[ x < y </svg> ]]>", "<![CDATA[ z",
+        "<!-- c </svg> -->", "<style>.a{} <b></style>", "<script>x<y</script>", "<title>t</title>",
+        "<desc>d</desc>", "<foreignObject><p>x y</p></foreignObject>", "<p>", "<b>",
+        "<font color=red>", "<font>", "</div>", "</p>", "</br>", "<math>", "<mi>", "</mi>",
+        "<svg>", "<linearGradient id=g>", "</lineargradient>", "<g/>", "<G>", "</G>", "<mrow>",
+        "</mrow>", "<annotation-xml encoding=\"text/html\">", "<image href=/i>", "</x>", "<",
+        "</", "<?pi?>", "<!x>", "<table>", "<select>", "</>", "</g >", "</g x=1>", "<g\vx>",
         "</g\v>",
     };
+    // clang-format on
     const std::string root = pick(0, 4) == 0 ? "math" : "svg";
     std::string html = pick(0, 9) == 0 ? "</>" : "";
     html += "<" + root + attributes() + (pick(0, 9) == 0 ? "/>" : ">");
@@ -316,9 +284,7 @@ class PageGenerator {
       html += pick(0, 3) == 0 ? text() : pick(0, 9) == 0 ? raw_element() : one_of(inner);
     }
     static const std::vector<std::string> ends = {"</%>", "</%>", "</% >", "", "</%x>"};
-    std::string end = one_of(ends);
-    if (const std::size_t at = end.find('%'); at != std::string::npos) end.replace(at, 1, root);
-    return html + end;
+    return html + end_tag(ends, root, /*vary_case=*/false);
   }
 
   void append_piece(std::string& html) {
