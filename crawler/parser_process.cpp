@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -164,6 +165,11 @@ class SlowCommitStore final : public storage::ResultStore {
   bool done_ = false;
 };
 
+std::FILE* open_commit_log() {
+  const char* path = std::getenv(kParserCommitLogEnv);
+  return path != nullptr && *path ? std::fopen(path, "ae") : nullptr;
+}
+
 class ParserWorker {
  public:
   ParserWorker(const CrawlOptions& options, Scope scope, LinkFilter filter)
@@ -285,6 +291,11 @@ class ParserWorker {
   // A job the writer finished: the next batches are sized from its time.
   void written(const BatchWriter::Finished& finished) {
     policy_.committed(finished.pages, finished.elapsed_ms);
+    if (commit_log_) {
+      std::fprintf(commit_log_.get(), "%.3f %zu %lld\n", unix_time_s(), finished.pages,
+                   static_cast<long long>(finished.elapsed_ms));
+      std::fflush(commit_log_.get());
+    }
   }
 
  private:
@@ -296,6 +307,8 @@ class ParserWorker {
   const FaultInjection faults_{kParserCrashOnUrlEnv, kParserHangOnUrlEnv,
                                kParserStackOverflowOnUrlEnv};
   WriteJob job_;  // the batch being filled
+  // kParserCommitLogEnv's file, or null.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> commit_log_{open_commit_log(), &std::fclose};
   std::int64_t batch_started_ms_ = 0;
   std::size_t batch_bytes_ = 0;  // about the memory job_.pages holds (write_bytes)
   BatchPolicy policy_;

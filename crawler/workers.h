@@ -53,6 +53,10 @@ inline constexpr const char* kParserHangOnUrlEnv = "CRAWLER_TEST_PARSER_HANG_ON_
 // The parser's writer keeps SQLite busy for three times --watchdog before it writes the batch
 // that holds such a page (a stand-in for a long FTS5 merge): a slow commit, not a hang.
 inline constexpr const char* kParserSlowCommitOnUrlEnv = "CRAWLER_TEST_PARSER_SLOW_COMMIT_ON_URL";
+// A diagnostic for bench/run (scenario 3), not a test switch: when set, the parser appends a
+// line per commit to this file: the Unix time in s, the pages written and the
+// write's wall ms. Batch sizes are otherwise invisible from outside the process.
+inline constexpr const char* kParserCommitLogEnv = "CRAWLER_BENCH_COMMIT_LOG";
 
 // The fault-injection switches of one process, read once from the environment. act() aborts,
 // hangs (sleeps until killed) or overflows the stack when `url` contains the crash, hang or
