@@ -159,6 +159,21 @@ INSERT INTO page_text(page_text) VALUES ('rebuild');
 INSERT INTO page_text(page_text, rank) VALUES ('automerge', 16);
 INSERT INTO page_text(page_text, rank) VALUES ('crisismerge', 64);
 )sql",
+    // 6 -> 7: url_keys_new keeps its keys in the order they came (seq) instead of by hash.
+    // The crawler looks them up in a copy in memory (storage/key_map.h), so the table needs
+    // no key of its own: each commit appends its new URLs' keys at the right edge instead of
+    // inserting them all over a B-tree of up to 250,000 rows, whose leaves every commit wrote
+    // to the WAL again (docs/PERFORMANCE.md, (e)). Merges into url_keys_mid sort by hash.
+    R"sql(
+ALTER TABLE url_keys_new RENAME TO url_keys_new_v6;
+CREATE TABLE url_keys_new (
+  seq  INTEGER PRIMARY KEY,           -- the order keys came in
+  hash INTEGER NOT NULL,
+  id   INTEGER NOT NULL
+);
+INSERT INTO url_keys_new(hash, id) SELECT hash, id FROM url_keys_new_v6 ORDER BY id;
+DROP TABLE url_keys_new_v6;
+)sql",
 };
 
 // The database's user_version, or an error if it is newer than this build understands.

@@ -1,7 +1,9 @@
 #include "storage/url_keys.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace storage {
 
@@ -36,10 +38,11 @@ Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions opt
   if (!(options.level_ratio > 0)) options.level_ratio = UrlKeysOptions{}.level_ratio;
   std::unique_ptr<UrlKeys> keys(new UrlKeys(db, options));
   const std::pair<SqliteStmt*, const char*> statements[] = {
-      {&keys->find_new_, "SELECT id FROM url_keys_new WHERE hash = ?"},
+      {&keys->load_new_, "SELECT seq, hash, id FROM url_keys_new WHERE seq > ? ORDER BY seq"},
       {&keys->find_mid_, "SELECT id FROM url_keys_mid WHERE hash = ?"},
       {&keys->find_big_, "SELECT id FROM url_keys WHERE hash = ?"},
-      {&keys->insert_new_, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)"}};
+      {&keys->insert_new_, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)"},
+      {&keys->insert_mid_, "INSERT INTO url_keys_mid(hash, id) VALUES (?, ?)"}};
   for (const auto& [stmt, sql] : statements) {
     auto prepared = prepare(db, sql);
     if (!prepared) return common::error_of(prepared);
@@ -77,8 +80,44 @@ Result<void> UrlKeys::reload() {
   }
   added_since_maintain_ = 0;
   sweeping_ = false;
+  newest_.clear();
+  newest_seq_ = 0;
+  if (auto r = load_newest(); !r) return r;
+  newest_stale_ = false;
   if (auto r = rebuild_filter(); !r) return r;
   generation_ = *generation;
+  return {};
+}
+
+Result<void> UrlKeys::load_newest() {
+  sqlite3_stmt* s = load_new_.get();
+  bind_int(s, 1, newest_seq_);
+  int rc;
+  try {
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      newest_seq_ = sqlite3_column_int64(s, 0);
+      newest_.insert(sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+    }
+  } catch (...) {  // bad_alloc: the copy is incomplete, so it is read again before its next use
+    sqlite3_reset(s);
+    newest_stale_ = true;
+    throw;
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    newest_stale_ = true;
+    return error_from_sqlite(rc, db_, "load newest url keys");
+  }
+  return {};
+}
+
+Result<void> UrlKeys::refresh_newest() {
+  if (!newest_stale_) return {};
+  newest_.clear();
+  newest_seq_ = 0;
+  if (auto r = load_newest(); !r) return r;
+  newest_stale_ = false;
+  counts_.new_level = static_cast<std::int64_t>(newest_.size());
   return {};
 }
 
@@ -89,6 +128,13 @@ Result<void> UrlKeys::begin() {
   // the tables): its counts and filter are stale.
   if (*generation != generation_) {
     if (auto r = reload(); !r) return r;
+  } else if (newest_stale_) {
+    if (auto r = refresh_newest(); !r) return r;
+  } else {
+    // Keys other connections appended since (the coordinator's seeds): rows after newest_seq_.
+    const std::size_t before = newest_.size();
+    if (auto r = load_newest(); !r) return r;
+    counts_.new_level += static_cast<std::int64_t>(newest_.size() - before);
   }
   auto last = query_int(db_, "SELECT coalesce(max(id), 0) FROM urls");
   if (!last) return common::error_of(last);
@@ -105,6 +151,7 @@ void UrlKeys::rollback() {
   sweep_next_ = saved_.sweep_next;
   sweep_budget_ = saved_.sweep_budget;
   added_since_maintain_ = 0;
+  newest_stale_ = true;  // it may hold keys the rollback took back, or miss merged-back ones
 }
 
 Result<std::int64_t> UrlKeys::find_in(sqlite3_stmt* level, std::int64_t hash) {
@@ -117,10 +164,10 @@ Result<std::int64_t> UrlKeys::find_in(sqlite3_stmt* level, std::int64_t hash) {
 }
 
 Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
-  auto id = find_in(find_new_.get(), hash);
-  if (!id || *id != 0) return id;
+  if (auto r = refresh_newest(); !r) return common::error_of(r);
+  if (const std::int64_t newest = newest_.find(hash); newest != 0) return newest;
   if (!filter_may_contain(hash)) return std::int64_t{0};
-  id = find_in(find_mid_.get(), hash);
+  auto id = find_in(find_mid_.get(), hash);
   if (!id || *id != 0) return id;
   return find_in(find_big_.get(), hash);
 }
@@ -168,9 +215,17 @@ Result<void> UrlKeys::rebuild_filter() {
 std::int64_t UrlKeys::new_id(std::int64_t hash) { return hash_ids_ ? hash : ++last_id_; }
 
 Result<void> UrlKeys::add(std::int64_t hash, std::int64_t id) {
+  if (auto r = refresh_newest(); !r) return r;
   bind_int(insert_new_.get(), 1, hash);
   bind_int(insert_new_.get(), 2, id);
   if (auto r = step_done(insert_new_.get(), "insert url key"); !r) return r;
+  newest_seq_ = sqlite3_last_insert_rowid(db_);
+  try {
+    newest_.insert(hash, id);
+  } catch (...) {  // bad_alloc: the row is in the table, not in the copy
+    newest_stale_ = true;
+    throw;
+  }
   ++counts_.new_level;
   ++added_since_maintain_;
   return {};
@@ -195,19 +250,39 @@ Result<void> UrlKeys::maintain() {
   const std::int64_t added = added_since_maintain_;
   added_since_maintain_ = 0;
   bool moved = false;
+  if (auto r = refresh_newest(); !r) return r;
   if (counts_.new_level >= options_.merge_rows) {
-    // The filter learns the keys leaving url_keys_new first: it only gains bits, so a
-    // failure from here on hides no key.
-    if (auto r = load_filter(filter_, "SELECT hash FROM url_keys_new"); !r) return r;
-    // In hash order, so each leaf of url_keys_mid is written at most once.
-    if (auto r = exec(db_,
-                      "INSERT INTO url_keys_mid(hash, id) SELECT hash, id FROM url_keys_new "
-                      "ORDER BY hash; DELETE FROM url_keys_new");
-        !r) {
-      return r;
+    // Into url_keys_mid in hash order, so each of its leaves is written at most once. Sorted
+    // here, inside the copy in memory (the same keys as the table: refresh_newest), which
+    // the merge empties, rather than by SQLite, whose sorter takes memory up to the cache
+    // size, which the process then keeps. The filter learns each key before it moves: it
+    // only gains bits, so a failure hides no key. If one fails, the transaction is rolled
+    // back and the copy is read again from the table before its next use.
+    std::optional<common::Error> failed;
+    const std::size_t expected = newest_.size();
+    newest_stale_ = true;  // until the merge is done
+    const std::size_t visited = newest_.drain_sorted([&](std::int64_t hash, std::int64_t id) {
+      filter_.add(BloomFilter::key_of_hash63(hash));
+      bind_int(insert_mid_.get(), 1, hash);
+      bind_int(insert_mid_.get(), 2, id);
+      if (auto r = step_done(insert_mid_.get(), "merge url key"); !r) {
+        failed = r.error();
+        return false;
+      }
+      return true;
+    });
+    if (failed) return common::Unexpected<common::Error>(std::move(*failed));
+    if (auto r = exec(db_, "DELETE FROM url_keys_new"); !r) return r;
+    const std::int64_t merged = sqlite3_changes(db_);
+    if (merged != static_cast<std::int64_t>(expected) || visited != expected) {
+      return common::make_error(common::ErrorCode::Storage,
+                                "url_keys_new held " + std::to_string(merged) +
+                                    " keys, its copy in memory " + std::to_string(expected));
     }
+    newest_stale_ = false;
     counts_.mid_level += counts_.new_level;
     counts_.new_level = 0;
+    newest_seq_ = 0;  // (if the transaction is rolled back, rollback() has newest_ read again)
     moved = true;
     if (static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level) > filter_capacity_) {
       if (auto r = rebuild_filter(); !r) return r;

@@ -6,19 +6,25 @@
 // their right edge. The one structure keyed by the hash is this lookup, and it is leveled
 // like a small LSM tree (LevelDB's idea, inside SQLite) so that its cost per new URL does not
 // grow with the set (docs/PERFORMANCE.md, (e)):
-//   url_keys_new  the newest keys; small enough to stay in SQLite's cache;
+//   url_keys_new  the newest keys, in the order they came (seq, since schema 7): each commit
+//                 appends its keys at the table's right edge, and lookups go to a copy in
+//                 memory (KeyMap), loaded when a UrlKeys is created and kept current by its
+//                 own adds and, at begin(), the rows other connections appended;
 //   url_keys_mid  url_keys_new is moved here, in hash order, once it holds `merge_rows` keys;
 //   url_keys      url_keys_mid is moved here once it holds `level_ratio` times as many keys
 //                 as url_keys: one hash range per batch (a sweep), so that no single commit
 //                 rewrites the big table.
 // A hash is in exactly one level. All three are internal tables (README, "Database schema").
-// A lookup probes url_keys_new, then the two older levels only if a Bloom filter over them
-// says the hash may be there: most new URLs cost no read of the big level. The filter is
+// Until schema 7 url_keys_new was keyed by the hash like the others: every commit inserted its
+// keys all over a 5 MiB B-tree and wrote most of it to the WAL again (docs/PERFORMANCE.md, (e)).
+// A lookup checks url_keys_new's copy in memory, then the two older levels only if a Bloom filter
+// over them says the hash may be there: most new URLs cost no read of the big level. The filter is
 // built from the tables when a UrlKeys is created and learns the keys each of its merges
 // moves out of url_keys_new. Every merge also bumps url_ids.merges; a UrlKeys that finds it
 // changed at begin() (another connection merged, or `--fresh` emptied the tables) reloads its
 // counts and its filter from the tables; a merge of its own that is rolled back is undone by
-// rollback(), which restores what begin() saved (the filter keeps the extra bits). The filter is
+// rollback(), which restores what begin() saved (the filter keeps the extra bits, and the copy
+// of url_keys_new is read again from the table before its next use). The filter is
 // sized for 4 times the keys it holds, at 10 bits per key, and rebuilt when they outgrow it,
 // up to `filter_max_bytes`; past that it fills up and lets more lookups through, but its
 // memory stays bounded.
@@ -34,6 +40,7 @@
 
 #include "common/result.h"
 #include "storage/bloom_filter.h"
+#include "storage/key_map.h"
 #include "storage/sqlite_handles.h"
 
 namespace storage {
@@ -63,7 +70,8 @@ class UrlKeys {
   // The id for a new URL with this hash: the next in discovery order, or the hash itself in a
   // database with hash ids. Call add() with it once the URL's urls row is written.
   std::int64_t new_id(std::int64_t hash);
-  // Records hash -> id in url_keys_new.
+  // Records hash -> id in url_keys_new (and its copy in memory). The hash must not be stored
+  // yet (find() said 0).
   [[nodiscard]] common::Result<void> add(std::int64_t hash, std::int64_t id);
   // After a batch's adds, inside its transaction: moves keys down the levels when due.
   [[nodiscard]] common::Result<void> maintain();
@@ -78,6 +86,7 @@ class UrlKeys {
   Counts counts() const { return counts_; }
   bool sweeping() const { return sweeping_; }
   std::size_t filter_bytes() const { return filter_.byte_count(); }
+  std::size_t newest_bytes() const { return newest_.byte_count(); }
 
  private:
   UrlKeys(sqlite3* db, UrlKeysOptions options) : db_(db), options_(options) {}
@@ -90,6 +99,10 @@ class UrlKeys {
   // Sizes a filter for the keys of url_keys_mid and url_keys, loads them, and only then
   // replaces the old one.
   common::Result<void> rebuild_filter();
+  // Reads into newest_ the url_keys_new rows after newest_seq_ (all of them after a clear).
+  common::Result<void> load_newest();
+  // Reads url_keys_new again if a rollback left newest_ stale.
+  common::Result<void> refresh_newest();
   // Adds the hashes `sql` selects to `filter`.
   common::Result<void> load_filter(BloomFilter& filter, const char* sql);
   bool filter_may_contain(std::int64_t hash) const;
@@ -113,7 +126,10 @@ class UrlKeys {
   double sweep_budget_ = 0;            // new keys over which the current sweep is spread
   BloomFilter filter_;                 // empty while nothing is merged
   std::uint64_t filter_capacity_ = 0;  // keys it is sized for; past it, rebuilt larger
-  SqliteStmt find_new_, find_mid_, find_big_, insert_new_;
+  KeyMap newest_;                      // url_keys_new's rows, hash -> id
+  std::int64_t newest_seq_ = 0;        // the highest url_keys_new.seq newest_ holds
+  bool newest_stale_ = false;          // a rollback may have changed url_keys_new under it
+  SqliteStmt load_new_, find_mid_, find_big_, insert_new_, insert_mid_;
 };
 
 }  // namespace storage

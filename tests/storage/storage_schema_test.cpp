@@ -11,6 +11,7 @@
 
 #include "storage/schema.h"
 #include "storage/sqlite_handles.h"
+#include "storage/url_keys.h"
 #include "storage_test_support.h"
 
 namespace {
@@ -255,7 +256,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 6);
+  CHECK(storage::kSchemaVersion == 7);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -269,9 +270,11 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
                   "('frontier_by_url', 'pages_by_status', 'link_edges_by_target')") == 3);
   CHECK(query_text(db.get(), "SELECT type FROM sqlite_master WHERE name = 'links'") == "view");
   // Internal (migration 3 -> 4): the hash -> id levels, and a new database's ids are a sequence.
-  for (const char* level : {"url_keys", "url_keys_mid", "url_keys_new"}) {
+  for (const char* level : {"url_keys", "url_keys_mid"}) {
     CHECK(columns_of(db.get(), level) == "hash,id");
   }
+  // Migration 6 -> 7: the newest level in the order its keys came.
+  CHECK(columns_of(db.get(), "url_keys_new") == "seq,hash,id");
   CHECK(query_text(db.get(), "SELECT group_concat(scheme) FROM url_ids") == "sequence");
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
   // Migration 4 -> 5: merges stay incremental (crisismerge above automerge).
@@ -541,6 +544,7 @@ TEST_CASE("schema: migrate re-checks the version once it holds the write lock",
 constexpr const char* kDropV4 =
     "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; DROP TABLE url_ids; ";
 using storage_test::kUndoV6;
+using storage_test::kUndoV7;
 
 TEST_CASE("schema: a version 1 database is upgraded to the current version in place, data kept",
           "[storage][schema]") {
@@ -550,7 +554,7 @@ TEST_CASE("schema: a version 1 database is upgraded to the current version in pl
     // A v1 database: the current schema without what migrations 1 -> 2 ... 5 -> 6 add.
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kUndoV6) + kDropV4 +
+        db.get(), std::string(kUndoV7) + kUndoV6 + kDropV4 +
                       "DROP TABLE page_text; DROP TABLE robots; DROP TABLE sitemaps; "
                       "PRAGMA user_version = 1; "
                       "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
@@ -570,7 +574,7 @@ TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kep
   {
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kUndoV6) + kDropV4 +
+        db.get(), std::string(kUndoV7) + kUndoV6 + kDropV4 +
                       "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
                       "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); "
                       "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
@@ -597,7 +601,7 @@ TEST_CASE(
   const std::int64_t a = common::url_id("http://a.test/"), b = common::url_id("http://a.test/b");
   {
     auto db = must(storage::open_for_writing(path));
-    std::string sql = std::string(kUndoV6) + kDropV4 +
+    std::string sql = std::string(kUndoV7) + kUndoV6 + kDropV4 +
                       "PRAGMA user_version = 3; "
                       "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); ";
     if (with_urls) {  // as schema 3 stored them: urls.id = the URL's hash
@@ -628,7 +632,7 @@ TEST_CASE("schema: a version 4 database gets incremental FTS5 merges, its text k
     // Version 4 as it shipped: FTS5's default crisismerge (no row in page_text_config).
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kUndoV6) +
+        db.get(), std::string(kUndoV7) + kUndoV6 +
                       "DELETE FROM page_text_config WHERE k = 'crisismerge'; "
                       "PRAGMA user_version = 4; "
                       "INSERT INTO page_text(rowid, title, body) VALUES (7, 'Kept', 'words')"));
@@ -657,7 +661,7 @@ TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, s
   const std::string path = dir.file("v5.db");
   {
     auto db = must(storage::open_for_writing(path));
-    must(storage::exec(db.get(), std::string(kUndoV6) +
+    must(storage::exec(db.get(), std::string(kUndoV7) + kUndoV6 +
                                      "PRAGMA user_version = 5; "
                                      "INSERT INTO page_text(rowid, title, body) VALUES "
                                      "(9, 'Nine', 'kept words'), (4, 'Four', 'other words')"));
@@ -665,7 +669,7 @@ TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, s
   std::vector<std::pair<std::int64_t, std::int64_t>> notices;
   auto db = must(storage::open_for_writing(
       path, [&](std::int64_t from, std::int64_t to) { notices.emplace_back(from, to); }));
-  CHECK(notices == std::vector<std::pair<std::int64_t, std::int64_t>>{{5, 6}});
+  CHECK(notices == std::vector<std::pair<std::int64_t, std::int64_t>>{{5, 7}});
   // Once: a current database is not upgraded again, and says nothing.
   CHECK(must(storage::open_for_writing(path, [&](std::int64_t, std::int64_t) {
           notices.emplace_back(0, 0);
@@ -693,6 +697,44 @@ TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, s
   // external-content table (without it, SQLite 3.40 checks the index alone).
   must(storage::exec(db.get(),
                      "INSERT INTO page_text(page_text, rank) VALUES ('integrity-check', 1)"));
+}
+
+TEST_CASE("schema: a version 6 database keeps its newest url keys, now in the order they came",
+          "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.file("v6.db");
+  const std::int64_t a = common::url_id("http://a.test/"), b = common::url_id("http://a.test/b"),
+                     c = common::url_id("http://a.test/c");
+  {
+    // Version 6 as it shipped: url_keys_new keyed by the hash, holding three keys.
+    auto db = must(storage::open_for_writing(path));
+    must(storage::exec(db.get(),
+                       std::string(kUndoV7) + "PRAGMA user_version = 6; " +
+                           "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES "
+                           "(1, 'http://a.test/', 'a.test', 0, 'done', 't'), "
+                           "(2, 'http://a.test/b', 'a.test', 1, 'queued', 't'), "
+                           "(3, 'http://a.test/c', 'a.test', 1, 'queued', 't'); "
+                           "INSERT INTO url_keys_new(hash, id) VALUES (" +
+                           std::to_string(a) + ", 1), (" + std::to_string(b) + ", 2), (" +
+                           std::to_string(c) + ", 3);"));
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
+  CHECK(columns_of(db.get(), "url_keys_new") == "seq,hash,id");
+  CHECK(query_text(db.get(),
+                   "SELECT group_concat(id) FROM (SELECT id FROM url_keys_new ORDER BY "
+                   "seq)") == "1,2,3");
+  CHECK(query_int(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'url_keys_new_v6'") ==
+        0);
+  // Found by readers and by the crawl's lookup, and the next URL gets the next id.
+  CHECK(storage_test::id_of(db.get(), "http://a.test/b") == 2);
+  auto keys = must(storage::UrlKeys::create(db.get()));
+  must(storage::exec(db.get(), "BEGIN IMMEDIATE"));
+  must(keys->begin());
+  CHECK(must(keys->find(c)) == 3);
+  CHECK(must(keys->find(a)) == 1);
+  CHECK(keys->new_id(common::url_id("http://a.test/d")) == 4);
+  must(storage::exec(db.get(), "ROLLBACK"));
 }
 
 // configure_sqlite_library must run before SQLite initializes: in a fresh child process it

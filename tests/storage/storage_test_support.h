@@ -95,8 +95,14 @@ inline std::optional<std::string> query_text(sqlite3* db, const std::string& sql
   return storage::column_text(stmt->get(), 0);
 }
 
-// Undoes migration 5 -> 6 on a new database, for tests that make an older one from the current
-// schema: page_text as version 5 shipped it, an FTS5 table with its own content.
+// Undoes migration 6 -> 7 on a new database, for tests that make an older one from the current
+// schema: url_keys_new keyed by the hash, as versions 4-6 shipped it.
+inline constexpr const char* kUndoV7 =
+    "DROP TABLE url_keys_new; "
+    "CREATE TABLE url_keys_new (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); ";
+
+// Undoes migration 5 -> 6 on a new database (after kUndoV7), for tests that make an older one from
+// the current schema: page_text as version 5 shipped it, an FTS5 table with its own content.
 inline constexpr const char* kUndoV6 =
     "DROP TABLE page_text; DROP TABLE page_text_rows; "
     "CREATE VIRTUAL TABLE page_text USING fts5(title, body, "

@@ -176,6 +176,44 @@ TEST_CASE("url_keys: keys another UrlKeys merged are found after the next begin(
   CHECK(reader->counts().mid_level + reader->counts().big_level == 30);
 }
 
+// The coordinator adds seeds through a UrlKeys of its own while the parser's lives on: keys one
+// appends to url_keys_new (no merge, so no reload) must be found through the other, whose copy
+// of the level in memory learns them at its next begin().
+TEST_CASE("url_keys: keys another UrlKeys added are found after the next begin()",
+          "[storage][url_keys]") {
+  KeysFixture f;
+  auto parser = f.keys();
+  auto seeds = f.keys();
+  storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+  must(parser->begin());
+  must(parser->add(500, parser->new_id(500)));
+  storage_test::exec(f.db.get(),
+                     "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
+                     "VALUES (1, 'u', 'h', 1, 'queued', 't')");
+  storage_test::exec(f.db.get(), "COMMIT");
+  storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+  must(seeds->begin());
+  CHECK(must(seeds->find(500)) == 1);  // appended after it loaded the level
+  const std::int64_t seed_id = seeds->new_id(600);
+  CHECK(seed_id == 2);
+  must(seeds->add(600, seed_id));
+  storage_test::exec(f.db.get(),
+                     "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
+                     "VALUES (2, 's', 'h', 0, 'queued', 't')");
+  storage_test::exec(f.db.get(), "COMMIT");
+  storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+  must(parser->begin());
+  CHECK(must(parser->find(600)) == seed_id);
+  CHECK(must(parser->find(500)) == 1);
+  CHECK(parser->counts().new_level == 2);
+  CHECK(parser->new_id(700) == 3);
+  storage_test::exec(f.db.get(), "COMMIT");
+  // Appended in the order they came, whichever UrlKeys added them.
+  CHECK(storage_test::query_text(f.db.get(),
+                                 "SELECT group_concat(hash) FROM (SELECT hash FROM "
+                                 "url_keys_new ORDER BY seq)") == "500,600");
+}
+
 // A batch can fail anywhere in maintain() (here SQLite is interrupted after a random number
 // of steps) and be rolled back; the same UrlKeys goes on. Every committed key must stay
 // findable, and after begin() the counts are those of the tables again.
