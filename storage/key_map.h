@@ -22,6 +22,10 @@ namespace storage {
 class KeyMap {
  public:
   KeyMap() = default;
+  KeyMap(const KeyMap&) = delete;
+  KeyMap& operator=(const KeyMap&) = delete;
+  KeyMap(KeyMap&&) noexcept = default;
+  KeyMap& operator=(KeyMap&&) noexcept = default;
 
   // The id stored for `hash`, or 0.
   std::int64_t find(std::int64_t hash) const {
@@ -71,14 +75,6 @@ class KeyMap {
 
   std::size_t size() const { return size_; }
   std::size_t byte_count() const { return slots_.size() * sizeof(Slot); }
-
-  // Calls f(hash, id) for every key, in no particular order.
-  template <typename F>
-  void for_each(F&& f) const {
-    for (const Slot& slot : slots_) {
-      if (slot.id != 0) f(slot.hash, slot.id);
-    }
-  }
 
  private:
   struct Slot {

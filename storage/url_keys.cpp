@@ -70,7 +70,6 @@ Result<void> UrlKeys::reload() {
   auto generation = read_generation();
   if (!generation) return common::error_of(generation);
   const std::pair<std::int64_t*, const char*> levels[] = {
-      {&counts_.new_level, "SELECT count(*) FROM url_keys_new"},
       {&counts_.mid_level, "SELECT count(*) FROM url_keys_mid"},
       {&counts_.big_level, "SELECT count(*) FROM url_keys"}};
   for (const auto& [count, sql] : levels) {
@@ -80,10 +79,8 @@ Result<void> UrlKeys::reload() {
   }
   added_since_maintain_ = 0;
   sweeping_ = false;
-  newest_.clear();
-  newest_seq_ = 0;
-  if (auto r = load_newest(); !r) return r;
-  newest_stale_ = false;
+  newest_stale_ = true;  // read whole, and counts_.new_level with it
+  if (auto r = refresh_newest(); !r) return r;
   if (auto r = rebuild_filter(); !r) return r;
   generation_ = *generation;
   return {};
@@ -261,7 +258,7 @@ Result<void> UrlKeys::maintain() {
     std::optional<common::Error> failed;
     const std::size_t expected = newest_.size();
     newest_stale_ = true;  // until the merge is done
-    const std::size_t visited = newest_.drain_sorted([&](std::int64_t hash, std::int64_t id) {
+    newest_.drain_sorted([&](std::int64_t hash, std::int64_t id) {
       filter_.add(BloomFilter::key_of_hash63(hash));
       bind_int(insert_mid_.get(), 1, hash);
       bind_int(insert_mid_.get(), 2, id);
@@ -274,7 +271,7 @@ Result<void> UrlKeys::maintain() {
     if (failed) return common::Unexpected<common::Error>(std::move(*failed));
     if (auto r = exec(db_, "DELETE FROM url_keys_new"); !r) return r;
     const std::int64_t merged = sqlite3_changes(db_);
-    if (merged != static_cast<std::int64_t>(expected) || visited != expected) {
+    if (merged != static_cast<std::int64_t>(expected)) {
       return common::make_error(common::ErrorCode::Storage,
                                 "url_keys_new held " + std::to_string(merged) +
                                     " keys, its copy in memory " + std::to_string(expected));
