@@ -14,7 +14,7 @@
 namespace storage {
 
 // The user_version this build writes. A database with a newer version is refused.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 // The page size of a database open_for_writing creates. 16 KiB instead of SQLite's 4 KiB:
 // the crawl's big tables (urls, frontier, link_edges) take about a quarter of the pages, so a
 // commit's hash-ordered inserts dirty fewer of them (bench_store_sim, docs/PERFORMANCE.md (e)).

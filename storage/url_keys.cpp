@@ -14,6 +14,10 @@ namespace {
 constexpr double kHashSpace = 9223372036854775808.0;  // 2^63: hashes are 0 .. 2^63 - 1
 constexpr std::uint64_t kFilterBitsPerKey = 10;
 constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the keys it holds
+// A compaction moves this many keys per new key, times the tier of the whole set (at least 1):
+// the work per new key is about one move per tier, so compactions keep up, and run about 1/1.5
+// of the time.
+constexpr double kCompactionSpeed = 1.5;
 
 }  // namespace
 
@@ -21,10 +25,16 @@ Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
   auto version = query_int(db, "PRAGMA user_version");
   if (!version) return version;
   if (*version < 4) return hash;
+  // The runs are found by seeking the next run number from the last (a loose index scan),
+  // then probed by (run, hash): no index on the hash alone is needed.
   auto stmt = prepare(db,
+                      "WITH RECURSIVE runs(run) AS ("
+                      " SELECT (SELECT min(run) FROM url_key_runs) UNION ALL"
+                      " SELECT (SELECT min(run) FROM url_key_runs WHERE run > runs.run)"
+                      " FROM runs WHERE runs.run IS NOT NULL) "
                       "SELECT id FROM url_keys_new WHERE hash = ?1 UNION ALL "
-                      "SELECT id FROM url_keys_mid WHERE hash = ?1 UNION ALL "
-                      "SELECT id FROM url_keys WHERE hash = ?1");
+                      "SELECT id FROM url_key_runs WHERE run IN "
+                      "(SELECT run FROM runs WHERE run IS NOT NULL) AND hash = ?1");
   if (!stmt) return common::error_of(stmt);
   bind_int(stmt->get(), 1, hash);
   const int rc = sqlite3_step(stmt->get());
@@ -35,14 +45,13 @@ Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
 
 Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions options) {
   options.merge_rows = std::max<std::int64_t>(1, options.merge_rows);
-  if (!(options.level_ratio > 0)) options.level_ratio = UrlKeysOptions{}.level_ratio;
+  options.fan_in = std::max(2, options.fan_in);
   std::unique_ptr<UrlKeys> keys(new UrlKeys(db, options));
   const std::pair<SqliteStmt*, const char*> statements[] = {
       {&keys->load_new_, "SELECT seq, hash, id FROM url_keys_new WHERE seq > ? ORDER BY seq"},
-      {&keys->find_mid_, "SELECT id FROM url_keys_mid WHERE hash = ?"},
-      {&keys->find_big_, "SELECT id FROM url_keys WHERE hash = ?"},
+      {&keys->probe_, "SELECT id FROM url_key_runs WHERE run = ? AND hash = ?"},
       {&keys->insert_new_, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)"},
-      {&keys->insert_mid_, "INSERT INTO url_keys_mid(hash, id) VALUES (?, ?)"}};
+      {&keys->insert_run_, "INSERT INTO url_key_runs(run, hash, id) VALUES (?, ?, ?)"}};
   for (const auto& [stmt, sql] : statements) {
     auto prepared = prepare(db, sql);
     if (!prepared) return common::error_of(prepared);
@@ -69,19 +78,11 @@ Result<std::int64_t> UrlKeys::read_generation() {
 Result<void> UrlKeys::reload() {
   auto generation = read_generation();
   if (!generation) return common::error_of(generation);
-  const std::pair<std::int64_t*, const char*> levels[] = {
-      {&counts_.mid_level, "SELECT count(*) FROM url_keys_mid"},
-      {&counts_.big_level, "SELECT count(*) FROM url_keys"}};
-  for (const auto& [count, sql] : levels) {
-    auto n = query_int(db_, sql);
-    if (!n) return common::error_of(n);
-    *count = *n;
-  }
   added_since_maintain_ = 0;
-  sweeping_ = false;
-  newest_stale_ = true;  // read whole, and counts_.new_level with it
+  compaction_ = Compaction{};
+  newest_stale_ = true;  // read whole, and new_level_ with it
   if (auto r = refresh_newest(); !r) return r;
-  if (auto r = rebuild_filter(); !r) return r;
+  if (auto r = load_runs_and_filter(); !r) return r;
   generation_ = *generation;
   return {};
 }
@@ -114,7 +115,7 @@ Result<void> UrlKeys::refresh_newest() {
   newest_seq_ = 0;
   if (auto r = load_newest(); !r) return r;
   newest_stale_ = false;
-  counts_.new_level = static_cast<std::int64_t>(newest_.size());
+  new_level_ = static_cast<std::int64_t>(newest_.size());
   return {};
 }
 
@@ -122,7 +123,7 @@ Result<void> UrlKeys::begin() {
   auto generation = read_generation();
   if (!generation) return common::error_of(generation);
   // Keys moved since this UrlKeys last looked (another connection merged, or --fresh emptied
-  // the tables): its counts and filter are stale.
+  // the tables): its runs and filter are stale.
   if (*generation != generation_) {
     if (auto r = reload(); !r) return r;
   } else if (newest_stale_) {
@@ -131,31 +132,43 @@ Result<void> UrlKeys::begin() {
     // Keys other connections appended since (the coordinator's seeds): rows after newest_seq_.
     const std::size_t before = newest_.size();
     if (auto r = load_newest(); !r) return r;
-    counts_.new_level += static_cast<std::int64_t>(newest_.size() - before);
+    new_level_ += static_cast<std::int64_t>(newest_.size() - before);
   }
   auto last = query_int(db_, "SELECT coalesce(max(id), 0) FROM urls");
   if (!last) return common::error_of(last);
   last_id_ = *last;
   added_since_maintain_ = 0;
-  saved_ = {counts_, generation_, sweeping_, sweep_next_, sweep_budget_};
+  saved_ = {new_level_, runs_, next_run_, compaction_, generation_};
   return {};
 }
 
 void UrlKeys::rollback() {
-  counts_ = saved_.counts;
+  new_level_ = saved_.new_level;
+  runs_ = saved_.runs;
+  next_run_ = saved_.next_run;
+  compaction_ = saved_.compaction;
   generation_ = saved_.generation;
-  sweeping_ = saved_.sweeping;
-  sweep_next_ = saved_.sweep_next;
-  sweep_budget_ = saved_.sweep_budget;
   added_since_maintain_ = 0;
-  newest_stale_ = true;  // it may hold keys the rollback took back, or miss merged-back ones
+  newest_stale_ = true;  // it may hold keys the rollback took back, or miss flushed-back ones
 }
 
-Result<std::int64_t> UrlKeys::find_in(sqlite3_stmt* level, std::int64_t hash) {
-  bind_int(level, 1, hash);
-  const int rc = sqlite3_step(level);
-  const std::int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(level, 0) : 0;
-  sqlite3_reset(level);
+UrlKeys::Counts UrlKeys::counts() const {
+  Counts counts;
+  counts.new_level = new_level_;
+  for (const Run& run : runs_) {
+    counts.in_runs += run.keys;
+    if (run.keys > 0) ++counts.runs;
+  }
+  return counts;
+}
+
+Result<std::int64_t> UrlKeys::probe(std::int64_t run, std::int64_t hash) {
+  sqlite3_stmt* s = probe_.get();
+  bind_int(s, 1, run);
+  bind_int(s, 2, hash);
+  const int rc = sqlite3_step(s);
+  const std::int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "find url key");
   return id;
 }
@@ -164,29 +177,33 @@ Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
   if (auto r = refresh_newest(); !r) return common::error_of(r);
   if (const std::int64_t newest = newest_.find(hash); newest != 0) return newest;
   if (!filter_may_contain(hash)) return std::int64_t{0};
-  auto id = find_in(find_mid_.get(), hash);
-  if (!id || *id != 0) return id;
-  return find_in(find_big_.get(), hash);
+  for (const Run& run : runs_) {  // largest first: the likeliest to hold a stored key
+    if (run.keys == 0) continue;
+    if (compaction_.active) {
+      // The compaction moved the hashes below next_hash out of its sources, into its target.
+      const bool moved = hash < compaction_.next_hash;
+      if (run.run == compaction_.target
+              ? !moved
+              : moved && std::find(compaction_.sources.begin(), compaction_.sources.end(),
+                                   run.run) != compaction_.sources.end()) {
+        continue;
+      }
+    }
+    auto id = probe(run.run, hash);
+    if (!id || *id != 0) return id;
+  }
+  return std::int64_t{0};
 }
 
 bool UrlKeys::filter_may_contain(std::int64_t hash) const {
-  if (filter_.empty()) return counts_.mid_level + counts_.big_level > 0;
+  if (filter_.empty()) return !runs_.empty();
   return filter_.may_contain(BloomFilter::key_of_hash63(hash));
 }
 
-Result<void> UrlKeys::load_filter(BloomFilter& filter, const char* sql) {
-  auto stmt = prepare(db_, sql);
-  if (!stmt) return common::error_of(stmt);
-  int rc;
-  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    filter.add(BloomFilter::key_of_hash63(sqlite3_column_int64(stmt->get(), 0)));
-  }
-  if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key filter");
-  return {};
-}
-
-Result<void> UrlKeys::rebuild_filter() {
-  const auto keys = static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level);
+Result<void> UrlKeys::load_runs_and_filter() {
+  auto total = query_int(db_, "SELECT count(*) FROM url_key_runs");
+  if (!total) return common::error_of(total);
+  const auto keys = static_cast<std::uint64_t>(*total);
   BloomFilter filter;
   std::uint64_t capacity = 0;
   if (keys > 0) {
@@ -200,13 +217,44 @@ Result<void> UrlKeys::rebuild_filter() {
     capacity = words * 64 >= keys * kFilterHeadroom * kFilterBitsPerKey
                    ? words * 64 / kFilterBitsPerKey
                    : UINT64_MAX;
-    if (auto r = load_filter(filter, "SELECT hash FROM url_keys_mid"); !r) return r;
-    if (auto r = load_filter(filter, "SELECT hash FROM url_keys"); !r) return r;
   }
+  // One pass in (run, hash) order: each run's keys, and the filter.
+  std::vector<Run> runs;
+  auto stmt = prepare(db_, "SELECT run, hash FROM url_key_runs");
+  if (!stmt) return common::error_of(stmt);
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    const std::int64_t run = sqlite3_column_int64(stmt->get(), 0);
+    if (runs.empty() || runs.back().run != run) runs.push_back({run, 0});
+    ++runs.back().keys;
+    filter.add(BloomFilter::key_of_hash63(sqlite3_column_int64(stmt->get(), 1)));
+  }
+  if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key runs");
   // Only a complete filter replaces the old one: a partial one would hide stored keys.
   filter_.swap(filter);
   filter_capacity_ = capacity;
+  // A compaction's target may have no keys yet: it stays listed.
+  for (const Run& run : runs_) {
+    if (run.keys == 0 && run.run == compaction_.target && compaction_.active) runs.push_back(run);
+  }
+  next_run_ = 1;
+  for (const Run& run : runs) next_run_ = std::max(next_run_, run.run + 1);
+  next_run_ = std::max(next_run_, compaction_.active ? compaction_.target + 1 : 0);
+  runs_ = std::move(runs);
+  sort_runs();
   return {};
+}
+
+void UrlKeys::sort_runs() {
+  std::stable_sort(runs_.begin(), runs_.end(),
+                   [](const Run& a, const Run& b) { return a.keys > b.keys; });
+}
+
+UrlKeys::Run* UrlKeys::run_named(std::int64_t run) {
+  for (Run& r : runs_) {
+    if (r.run == run) return &r;
+  }
+  return nullptr;
 }
 
 std::int64_t UrlKeys::new_id(std::int64_t hash) { return hash_ids_ ? hash : ++last_id_; }
@@ -223,23 +271,163 @@ Result<void> UrlKeys::add(std::int64_t hash, std::int64_t id) {
     newest_stale_ = true;
     throw;
   }
-  ++counts_.new_level;
+  ++new_level_;
   ++added_since_maintain_;
   return {};
 }
 
-Result<void> UrlKeys::move_range(std::int64_t lo, std::int64_t hi) {
-  const std::string where =
-      " WHERE hash BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi);
-  if (auto r = exec(db_, "INSERT INTO url_keys(hash, id) SELECT hash, id FROM url_keys_mid" +
-                             where + " ORDER BY hash");
-      !r) {
-    return r;
+int UrlKeys::tier_of(std::int64_t keys) const {
+  int tier = 0;
+  for (double bound = static_cast<double>(options_.merge_rows) * options_.fan_in;
+       static_cast<double>(keys) >= bound; bound *= options_.fan_in) {
+    ++tier;
   }
-  if (auto r = exec(db_, "DELETE FROM url_keys_mid" + where); !r) return r;
-  const std::int64_t moved = sqlite3_changes(db_);
-  counts_.mid_level -= moved;
-  counts_.big_level += moved;
+  return tier;
+}
+
+Result<void> UrlKeys::flush_newest() {
+  // Appended in hash order at the table's right edge, so each leaf is written once. Sorted
+  // here, inside the copy in memory (the same keys as the table: refresh_newest), which
+  // the flush empties, rather than by SQLite, whose sorter takes memory up to the cache
+  // size, which the process then keeps. The filter learns each key before it moves: it
+  // only gains bits, so a failure hides no key. If one fails, the transaction is rolled
+  // back and the copy is read again from the table before its next use.
+  const std::int64_t run = next_run_;
+  std::optional<common::Error> failed;
+  const std::size_t expected = newest_.size();
+  newest_stale_ = true;  // until the flush is done
+  newest_.drain_sorted([&](std::int64_t hash, std::int64_t id) {
+    filter_.add(BloomFilter::key_of_hash63(hash));
+    bind_int(insert_run_.get(), 1, run);
+    bind_int(insert_run_.get(), 2, hash);
+    bind_int(insert_run_.get(), 3, id);
+    if (auto r = step_done(insert_run_.get(), "write url key run"); !r) {
+      failed = r.error();
+      return false;
+    }
+    return true;
+  });
+  if (failed) return common::Unexpected<common::Error>(std::move(*failed));
+  if (auto r = exec(db_, "DELETE FROM url_keys_new"); !r) return r;
+  const std::int64_t flushed = sqlite3_changes(db_);
+  if (flushed != static_cast<std::int64_t>(expected)) {
+    return common::make_error(common::ErrorCode::Storage,
+                              "url_keys_new held " + std::to_string(flushed) +
+                                  " keys, its copy in memory " + std::to_string(expected));
+  }
+  newest_stale_ = false;
+  newest_seq_ = 0;  // (if the transaction is rolled back, rollback() has newest_ read again)
+  new_level_ = 0;
+  ++next_run_;
+  runs_.push_back({run, flushed});
+  sort_runs();
+  const Counts now = counts();
+  if (static_cast<std::uint64_t>(now.in_runs) > filter_capacity_) {
+    if (auto r = load_runs_and_filter(); !r) return r;
+  }
+  return {};
+}
+
+void UrlKeys::plan_compaction() {
+  std::vector<std::vector<const Run*>> tiers;
+  std::int64_t total = 0;
+  for (const Run& run : runs_) {
+    if (run.keys == 0) continue;
+    total += run.keys;
+    const auto tier = static_cast<std::size_t>(tier_of(run.keys));
+    if (tiers.size() <= tier) tiers.resize(tier + 1);
+    tiers[tier].push_back(&run);
+  }
+  for (auto& tier : tiers) {
+    if (tier.size() < static_cast<std::size_t>(options_.fan_in)) continue;
+    // The smallest of the tier first (runs_ is largest first), at most twice fan_in of them
+    // if they piled up, so that no compaction grows without bound.
+    const std::size_t take = std::min(tier.size(), 2 * static_cast<std::size_t>(options_.fan_in));
+    Compaction c;
+    c.active = true;
+    double keys = 0;
+    for (std::size_t i = tier.size() - take; i < tier.size(); ++i) {
+      c.sources.push_back(tier[i]->run);
+      keys += static_cast<double>(tier[i]->keys);
+    }
+    c.target = next_run_++;
+    c.next_hash = 0;
+    const double speed = kCompactionSpeed * std::max(1, tier_of(total));
+    c.budget = std::max(1.0, keys / speed);
+    compaction_ = std::move(c);
+    runs_.push_back({compaction_.target, 0});
+    return;
+  }
+}
+
+Result<void> UrlKeys::compact_range(std::int64_t lo, std::int64_t hi) {
+  struct Source {
+    std::int64_t run = 0;
+    SqliteStmt rows;
+    bool valid = false;
+    std::int64_t hash = 0, id = 0;
+  };
+  std::vector<Source> sources;
+  for (const std::int64_t run : compaction_.sources) {
+    auto rows = prepare(db_,
+                        "SELECT hash, id FROM url_key_runs WHERE run = ? AND hash BETWEEN ? "
+                        "AND ? ORDER BY hash");
+    if (!rows) return common::error_of(rows);
+    bind_int(rows->get(), 1, run);
+    bind_int(rows->get(), 2, lo);
+    bind_int(rows->get(), 3, hi);
+    sources.push_back({run, std::move(*rows)});
+  }
+  auto advance = [&](Source& source) -> Result<void> {
+    const int rc = sqlite3_step(source.rows.get());
+    source.valid = rc == SQLITE_ROW;
+    if (source.valid) {
+      source.hash = sqlite3_column_int64(source.rows.get(), 0);
+      source.id = sqlite3_column_int64(source.rows.get(), 1);
+    } else if (rc != SQLITE_DONE) {
+      return error_from_sqlite(rc, db_, "read url key run");
+    }
+    return {};
+  };
+  for (Source& source : sources) {
+    if (auto r = advance(source); !r) return r;
+  }
+  // A merge of the sources' sorted ranges, written at the target's right edge in hash order.
+  // The target's rows sort after every source's ((run, hash), and it is the newest run), so
+  // the inserts never cross the ranges being read.
+  std::int64_t moved = 0;
+  for (;;) {
+    Source* next = nullptr;
+    for (Source& source : sources) {
+      if (source.valid && (next == nullptr || source.hash < next->hash)) next = &source;
+    }
+    if (next == nullptr) break;
+    bind_int(insert_run_.get(), 1, compaction_.target);
+    bind_int(insert_run_.get(), 2, next->hash);
+    bind_int(insert_run_.get(), 3, next->id);
+    if (auto r = step_done(insert_run_.get(), "compact url key runs"); !r) return r;
+    ++moved;
+    if (auto r = advance(*next); !r) return r;
+  }
+  sources.clear();  // finalizes the reads before their rows are deleted
+  auto erase = prepare(db_, "DELETE FROM url_key_runs WHERE run = ? AND hash BETWEEN ? AND ?");
+  if (!erase) return common::error_of(erase);
+  std::int64_t erased = 0;
+  for (const std::int64_t run : compaction_.sources) {
+    bind_int(erase->get(), 1, run);
+    bind_int(erase->get(), 2, lo);
+    bind_int(erase->get(), 3, hi);
+    if (auto r = step_done(erase->get(), "compact url key runs"); !r) return r;
+    const std::int64_t n = sqlite3_changes(db_);
+    erased += n;
+    if (Run* source = run_named(run)) source->keys -= n;
+  }
+  if (erased != moved) {
+    return common::make_error(common::ErrorCode::Storage,
+                              "a compaction of url_key_runs wrote " + std::to_string(moved) +
+                                  " keys and deleted " + std::to_string(erased));
+  }
+  if (Run* target = run_named(compaction_.target)) target->keys += moved;
   return {};
 }
 
@@ -248,66 +436,30 @@ Result<void> UrlKeys::maintain() {
   added_since_maintain_ = 0;
   bool moved = false;
   if (auto r = refresh_newest(); !r) return r;
-  if (counts_.new_level >= options_.merge_rows) {
-    // Into url_keys_mid in hash order, so each of its leaves is written at most once. Sorted
-    // here, inside the copy in memory (the same keys as the table: refresh_newest), which
-    // the merge empties, rather than by SQLite, whose sorter takes memory up to the cache
-    // size, which the process then keeps. The filter learns each key before it moves: it
-    // only gains bits, so a failure hides no key. If one fails, the transaction is rolled
-    // back and the copy is read again from the table before its next use.
-    std::optional<common::Error> failed;
-    const std::size_t expected = newest_.size();
-    newest_stale_ = true;  // until the merge is done
-    newest_.drain_sorted([&](std::int64_t hash, std::int64_t id) {
-      filter_.add(BloomFilter::key_of_hash63(hash));
-      bind_int(insert_mid_.get(), 1, hash);
-      bind_int(insert_mid_.get(), 2, id);
-      if (auto r = step_done(insert_mid_.get(), "merge url key"); !r) {
-        failed = r.error();
-        return false;
-      }
-      return true;
-    });
-    if (failed) return common::Unexpected<common::Error>(std::move(*failed));
-    if (auto r = exec(db_, "DELETE FROM url_keys_new"); !r) return r;
-    const std::int64_t merged = sqlite3_changes(db_);
-    if (merged != static_cast<std::int64_t>(expected)) {
-      return common::make_error(common::ErrorCode::Storage,
-                                "url_keys_new held " + std::to_string(merged) +
-                                    " keys, its copy in memory " + std::to_string(expected));
-    }
-    newest_stale_ = false;
-    counts_.mid_level += counts_.new_level;
-    counts_.new_level = 0;
-    newest_seq_ = 0;  // (if the transaction is rolled back, rollback() has newest_ read again)
+  if (new_level_ >= options_.merge_rows) {
+    if (auto r = flush_newest(); !r) return r;
     moved = true;
-    if (static_cast<std::uint64_t>(counts_.mid_level + counts_.big_level) > filter_capacity_) {
-      if (auto r = rebuild_filter(); !r) return r;
-    }
   }
-  const double big = static_cast<double>(counts_.big_level);
-  if (!sweeping_ && counts_.mid_level > 0 &&
-      static_cast<double>(counts_.mid_level) >= options_.level_ratio * big) {
-    // A sweep over the whole hash space, spread over the next batches: it ends once they
-    // have added half as many keys again as url_keys' share that started it, so each
-    // rewrite of url_keys is paid for by a number of new URLs that grows with it.
-    sweeping_ = true;
-    sweep_next_ = 0;
-    sweep_budget_ =
-        std::max(static_cast<double>(options_.merge_rows), options_.level_ratio * big / 2);
-  }
-  if (sweeping_ && added > 0) {
-    const double step = kHashSpace * static_cast<double>(added) / sweep_budget_;
-    const std::int64_t lo = sweep_next_;
+  if (!compaction_.active) plan_compaction();
+  if (compaction_.active && added > 0) {
+    // A step through the hash space in proportion to the keys this batch added, so the
+    // compaction ends once `budget` new keys have come.
+    const double step = kHashSpace * static_cast<double>(added) / compaction_.budget;
+    const std::int64_t lo = compaction_.next_hash;
     std::int64_t hi = INT64_MAX;
-    if (static_cast<double>(lo) + step >= kHashSpace) {
-      sweeping_ = false;  // keys added behind the sweep wait for the next one
-    } else {
-      sweep_next_ = lo + std::max<std::int64_t>(1, static_cast<std::int64_t>(step));
-      hi = sweep_next_ - 1;
-    }
-    if (auto r = move_range(lo, hi); !r) return r;
+    const bool last = static_cast<double>(lo) + step >= kHashSpace;
+    if (!last) hi = lo + std::max<std::int64_t>(1, static_cast<std::int64_t>(step)) - 1;
+    if (auto r = compact_range(lo, hi); !r) return r;
     moved = true;
+    if (last) {
+      compaction_ = Compaction{};
+      runs_.erase(
+          std::remove_if(runs_.begin(), runs_.end(), [](const Run& run) { return run.keys == 0; }),
+          runs_.end());
+    } else {
+      compaction_.next_hash = hi + 1;
+    }
+    sort_runs();
   }
   if (!moved) return {};
   // Keys moved: any other UrlKeys on this database reloads at its next begin(). If this

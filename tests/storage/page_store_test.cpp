@@ -1066,7 +1066,8 @@ TEST_CASE("page_store: a database upgraded from schema 3 keeps hash ids for old 
     // A schema 3 database as a crawl left it: a queued seed and a URL it linked to.
     auto db = must(storage::open_for_writing(path));
     storage_test::exec(db.get(),
-                       std::string(storage_test::kUndoV7) + storage_test::kUndoV6 +
+                       std::string(storage_test::kUndoV8) + storage_test::kUndoV7 +
+                           storage_test::kUndoV6 +
                            "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; "
                            "DROP TABLE url_ids; PRAGMA user_version = 3; "
                            "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +

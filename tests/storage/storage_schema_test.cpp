@@ -256,7 +256,7 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
   auto db = must(storage::open_for_writing(path));
 
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
-  CHECK(storage::kSchemaVersion == 7);
+  CHECK(storage::kSchemaVersion == 8);
   CHECK(query_text(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(db.get(), "PRAGMA synchronous") == 1);  // NORMAL
   CHECK(query_int(db.get(), "PRAGMA foreign_keys") == 0);
@@ -269,10 +269,12 @@ TEST_CASE("schema: open_for_writing creates the current schema in WAL mode", "[s
                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                   "('frontier_by_url', 'pages_by_status', 'link_edges_by_target')") == 3);
   CHECK(query_text(db.get(), "SELECT type FROM sqlite_master WHERE name = 'links'") == "view");
-  // Internal (migration 3 -> 4): the hash -> id levels, and a new database's ids are a sequence.
-  for (const char* level : {"url_keys", "url_keys_mid"}) {
-    CHECK(columns_of(db.get(), level) == "hash,id");
-  }
+  // Internal (migration 3 -> 4): a new database's ids are a sequence; (7 -> 8) the older
+  // hash -> id keys in runs.
+  CHECK(columns_of(db.get(), "url_key_runs") == "run,hash,id");
+  CHECK(query_int(
+            db.get(),
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('url_keys', 'url_keys_mid')") == 0);
   // Migration 6 -> 7: the newest level in the order its keys came.
   CHECK(columns_of(db.get(), "url_keys_new") == "seq,hash,id");
   CHECK(query_text(db.get(), "SELECT group_concat(scheme) FROM url_ids") == "sequence");
@@ -545,6 +547,7 @@ constexpr const char* kDropV4 =
     "DROP TABLE url_keys; DROP TABLE url_keys_mid; DROP TABLE url_keys_new; DROP TABLE url_ids; ";
 using storage_test::kUndoV6;
 using storage_test::kUndoV7;
+using storage_test::kUndoV8;
 
 TEST_CASE("schema: a version 1 database is upgraded to the current version in place, data kept",
           "[storage][schema]") {
@@ -554,7 +557,7 @@ TEST_CASE("schema: a version 1 database is upgraded to the current version in pl
     // A v1 database: the current schema without what migrations 1 -> 2 ... 5 -> 6 add.
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kUndoV7) + kUndoV6 + kDropV4 +
+        db.get(), std::string(kUndoV8) + kUndoV7 + kUndoV6 + kDropV4 +
                       "DROP TABLE page_text; DROP TABLE robots; DROP TABLE sitemaps; "
                       "PRAGMA user_version = 1; "
                       "INSERT INTO crawls(started_at, status) VALUES ('2026-01-01', 'finished')"));
@@ -574,7 +577,7 @@ TEST_CASE("schema: a version 2 database is upgraded in place, pages and text kep
   {
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kUndoV7) + kUndoV6 + kDropV4 +
+        db.get(), std::string(kUndoV8) + kUndoV7 + kUndoV6 + kDropV4 +
                       "DROP TABLE robots; DROP TABLE sitemaps; PRAGMA user_version = 2; "
                       "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); "
                       "INSERT INTO pages(url_id, url, depth, fetched_at, status) "
@@ -601,7 +604,7 @@ TEST_CASE(
   const std::int64_t a = common::url_id("http://a.test/"), b = common::url_id("http://a.test/b");
   {
     auto db = must(storage::open_for_writing(path));
-    std::string sql = std::string(kUndoV7) + kUndoV6 + kDropV4 +
+    std::string sql = std::string(kUndoV8) + kUndoV7 + kUndoV6 + kDropV4 +
                       "PRAGMA user_version = 3; "
                       "DELETE FROM page_text_config WHERE k IN ('automerge', 'crisismerge'); ";
     if (with_urls) {  // as schema 3 stored them: urls.id = the URL's hash
@@ -617,10 +620,11 @@ TEST_CASE(
   CHECK(query_int(db.get(), "SELECT count(*) FROM url_ids") == 1);
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'crisismerge'") == 64);
   if (with_urls) {
-    CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys WHERE hash = id") == 2);
+    CHECK(query_int(db.get(), "SELECT count(*) FROM url_key_runs WHERE hash = id AND run = 1") ==
+          2);
     CHECK(storage_test::id_of(db.get(), "http://a.test/b") == b);
   } else {
-    CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys") == 0);
+    CHECK(query_int(db.get(), "SELECT count(*) FROM url_key_runs") == 0);
   }
 }
 
@@ -632,7 +636,7 @@ TEST_CASE("schema: a version 4 database gets incremental FTS5 merges, its text k
     // Version 4 as it shipped: FTS5's default crisismerge (no row in page_text_config).
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(
-        db.get(), std::string(kUndoV7) + kUndoV6 +
+        db.get(), std::string(kUndoV8) + kUndoV7 + kUndoV6 +
                       "DELETE FROM page_text_config WHERE k = 'crisismerge'; "
                       "PRAGMA user_version = 4; "
                       "INSERT INTO page_text(rowid, title, body) VALUES (7, 'Kept', 'words')"));
@@ -661,7 +665,7 @@ TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, s
   const std::string path = dir.file("v5.db");
   {
     auto db = must(storage::open_for_writing(path));
-    must(storage::exec(db.get(), std::string(kUndoV7) + kUndoV6 +
+    must(storage::exec(db.get(), std::string(kUndoV8) + kUndoV7 + kUndoV6 +
                                      "PRAGMA user_version = 5; "
                                      "INSERT INTO page_text(rowid, title, body) VALUES "
                                      "(9, 'Nine', 'kept words'), (4, 'Four', 'other words')"));
@@ -669,7 +673,8 @@ TEST_CASE("schema: a version 5 database keeps its text, now in page_text_rows, s
   std::vector<std::pair<std::int64_t, std::int64_t>> notices;
   auto db = must(storage::open_for_writing(
       path, [&](std::int64_t from, std::int64_t to) { notices.emplace_back(from, to); }));
-  CHECK(notices == std::vector<std::pair<std::int64_t, std::int64_t>>{{5, 7}});
+  CHECK(notices ==
+        std::vector<std::pair<std::int64_t, std::int64_t>>{{5, storage::kSchemaVersion}});
   // Once: a current database is not upgraded again, and says nothing.
   CHECK(must(storage::open_for_writing(path, [&](std::int64_t, std::int64_t) {
           notices.emplace_back(0, 0);
@@ -709,7 +714,7 @@ TEST_CASE("schema: a version 6 database keeps its newest url keys, now in the or
     // Version 6 as it shipped: url_keys_new keyed by the hash, holding three keys.
     auto db = must(storage::open_for_writing(path));
     must(storage::exec(db.get(),
-                       std::string(kUndoV7) + "PRAGMA user_version = 6; " +
+                       std::string(kUndoV8) + kUndoV7 + "PRAGMA user_version = 6; " +
                            "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES "
                            "(1, 'http://a.test/', 'a.test', 0, 'done', 't'), "
                            "(2, 'http://a.test/b', 'a.test', 1, 'queued', 't'), "
@@ -734,6 +739,52 @@ TEST_CASE("schema: a version 6 database keeps its newest url keys, now in the or
   CHECK(must(keys->find(c)) == 3);
   CHECK(must(keys->find(a)) == 1);
   CHECK(keys->new_id(common::url_id("http://a.test/d")) == 4);
+  must(storage::exec(db.get(), "ROLLBACK"));
+}
+
+TEST_CASE("schema: a version 7 database keeps its url keys, now in two runs", "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.file("v7.db");
+  std::vector<std::int64_t> hashes;
+  for (int i = 1; i <= 5; ++i) {
+    hashes.push_back(common::url_id("http://a.test/" + std::to_string(i)));
+  }
+  {
+    // Version 7 as it shipped: two keys in url_keys, two in url_keys_mid, one in url_keys_new.
+    auto db = must(storage::open_for_writing(path));
+    std::string sql = std::string(kUndoV8) + "PRAGMA user_version = 7; ";
+    for (int i = 1; i <= 5; ++i) {
+      sql += "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
+             std::to_string(i) + ", 'http://a.test/" + std::to_string(i) +
+             "', 'a.test', 1, 'queued', 't'); ";
+      const char* level = i <= 2 ? "url_keys" : i <= 4 ? "url_keys_mid" : "url_keys_new";
+      sql += std::string("INSERT INTO ") + level + "(hash, id) VALUES (" +
+             std::to_string(hashes[static_cast<std::size_t>(i - 1)]) + ", " + std::to_string(i) +
+             "); ";
+    }
+    must(storage::exec(db.get(), sql));
+  }
+  auto db = must(storage::open_for_writing(path));
+  CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
+  CHECK(query_text(db.get(),
+                   "SELECT group_concat(run || ':' || id) FROM (SELECT run, id FROM url_key_runs "
+                   "ORDER BY id)") == "1:1,1:2,2:3,2:4");
+  CHECK(query_int(db.get(), "SELECT count(*) FROM url_keys_new") == 1);
+  CHECK(query_int(
+            db.get(),
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('url_keys', 'url_keys_mid')") == 0);
+  // Found by readers and by the crawl's lookup, and the next URL gets the next id.
+  for (int i = 1; i <= 5; ++i) {
+    CHECK(storage_test::id_of(db.get(), "http://a.test/" + std::to_string(i)) == i);
+  }
+  auto keys = must(storage::UrlKeys::create(db.get()));
+  CHECK(keys->counts().runs == 2);
+  CHECK(keys->counts().in_runs == 4);
+  must(storage::exec(db.get(), "BEGIN IMMEDIATE"));
+  must(keys->begin());
+  for (int i = 1; i <= 5; ++i)
+    CHECK(must(keys->find(hashes[static_cast<std::size_t>(i - 1)])) == i);
+  CHECK(keys->new_id(common::url_id("http://a.test/6")) == 6);
   must(storage::exec(db.get(), "ROLLBACK"));
 }
 

@@ -95,8 +95,15 @@ inline std::optional<std::string> query_text(sqlite3* db, const std::string& sql
   return storage::column_text(stmt->get(), 0);
 }
 
-// Undoes migration 6 -> 7 on a new database, for tests that make an older one from the current
-// schema: url_keys_new keyed by the hash, as versions 4-6 shipped it.
+// Undoes migration 7 -> 8 on a new database, for tests that make an older one from the current
+// schema: the two hash-keyed levels under url_keys_new, as versions 4-7 shipped them.
+inline constexpr const char* kUndoV8 =
+    "DROP TABLE url_key_runs; "
+    "CREATE TABLE url_keys (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); "
+    "CREATE TABLE url_keys_mid (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); ";
+
+// Undoes migration 6 -> 7 on a new database (after kUndoV8), for tests that make an older one from
+// the current schema: url_keys_new keyed by the hash, as versions 4-6 shipped it.
 inline constexpr const char* kUndoV7 =
     "DROP TABLE url_keys_new; "
     "CREATE TABLE url_keys_new (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); ";
@@ -115,7 +122,7 @@ inline void exec(sqlite3* db, const std::string& sql) {
   if (!r) FAIL(sql << ": " << r.error().context);
 }
 
-// The urls.id the database gives `url`, looked up by the URL's hash in the url_keys levels
+// The urls.id the database gives `url`, looked up by the URL's hash in url_keys_new and the runs
 // (storage/url_keys.h); 0 if it has none.
 inline std::int64_t id_of(sqlite3* db, const std::string& url) {
   return must(storage::read_url_id(db, common::url_id(url)));

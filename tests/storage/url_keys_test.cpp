@@ -1,12 +1,14 @@
-// Tests storage/url_keys.h: UrlKeys, the leveled hash -> id lookup of URLs.
+// Tests storage/url_keys.h: UrlKeys, the hash -> id lookup of URLs, in url_keys_new and runs.
 
 #include "storage/url_keys.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "storage/schema.h"
 #include "storage_test_support.h"
@@ -23,22 +25,25 @@ struct KeysFixture {
   std::unique_ptr<storage::UrlKeys> keys(storage::UrlKeysOptions options = {}) {
     return must(storage::UrlKeys::create(db.get(), options));
   }
-  // A UrlKeys that merges url_keys_new every `merge_rows` keys, so a test sees merges.
-  std::unique_ptr<storage::UrlKeys> merging_keys(std::int64_t merge_rows) {
+  // A UrlKeys that makes url_keys_new a run every `merge_rows` keys and compacts `fan_in` runs,
+  // so a test sees both.
+  std::unique_ptr<storage::UrlKeys> merging_keys(std::int64_t merge_rows, int fan_in = 8) {
     storage::UrlKeysOptions options;
     options.merge_rows = merge_rows;
+    options.fan_in = fan_in;
     return keys(options);
   }
-  // What the three tables hold, as hash -> id; fails the test if a hash is in two levels.
+  // What the two tables hold, as hash -> id; fails the test if a hash is stored twice (in
+  // url_keys_new and a run, or in two runs).
   std::map<std::int64_t, std::int64_t> all_keys() {
     std::map<std::int64_t, std::int64_t> keys;
-    for (const char* level : {"url_keys_new", "url_keys_mid", "url_keys"}) {
+    for (const char* level : {"url_keys_new", "url_key_runs"}) {
       auto stmt = must(storage::prepare(db.get(), std::string("SELECT hash, id FROM ") + level));
       while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
         const bool fresh =
             keys.emplace(sqlite3_column_int64(stmt.get(), 0), sqlite3_column_int64(stmt.get(), 1))
                 .second;
-        if (!fresh) FAIL("hash " << sqlite3_column_int64(stmt.get(), 0) << " in two levels");
+        if (!fresh) FAIL("hash " << sqlite3_column_int64(stmt.get(), 0) << " stored twice");
       }
     }
     return keys;
@@ -82,15 +87,16 @@ TEST_CASE("url_keys: without its url_ids row the database is refused with the re
   CHECK(keys.error().context.find("url_ids") != std::string::npos);
 }
 
-// Keys move down the levels as batches add them: every key stays findable under its id, in
-// exactly one level, and the big level ends up with most of them. The Bloom filter in front
-// of the two older levels must never hide a key: with room to spare, and saturated (a bound
-// of 8 bytes, 64 bits for thousands of keys).
-TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][url_keys]") {
+// Keys move into runs and runs are compacted as batches add them: every key stays findable
+// under its id, stored once, and compactions leave few runs. The Bloom filter in front of
+// the runs must never hide a key: with room to spare, and saturated (a bound of 8 bytes, 64
+// bits for thousands of keys).
+TEST_CASE("url_keys: keys move into runs, runs are compacted, and every key stays findable",
+          "[storage][url_keys]") {
   KeysFixture f;
   storage::UrlKeysOptions options;
   options.merge_rows = 50;
-  options.level_ratio = 0.25;
+  options.fan_in = GENERATE(2, 4);
   options.filter_max_bytes = GENERATE(std::size_t{16} << 20, std::size_t{8});
   auto keys = f.keys(options);
   std::mt19937_64 rng(GENERATE(1, 2, 3));
@@ -98,7 +104,9 @@ TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][ur
   // The ends of the hash space as well as random hashes.
   std::vector<std::int64_t> hashes = {0, 1, INT64_MAX, INT64_MAX - 1};
   for (int i = 0; i < 3000; ++i) hashes.push_back(static_cast<std::int64_t>(rng() >> 1));
-  bool swept = false;
+  int compacting_batches = 0;
+  int batches = 0;
+  std::int64_t most_runs = 0;
   std::size_t next = 0;
   while (next < hashes.size()) {
     storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
@@ -117,38 +125,54 @@ TEST_CASE("url_keys: keys move down the levels and stay findable", "[storage][ur
                              std::to_string(id) + ", 'u', 'h', 1, 'queued', 't')");
     }
     must(keys->maintain());
-    swept = swept || keys->sweeping();
+    if (keys->compacting()) ++compacting_batches;
     storage_test::exec(f.db.get(), "COMMIT");
     const auto counts = keys->counts();
-    REQUIRE(counts.new_level + counts.mid_level + counts.big_level ==
-            static_cast<std::int64_t>(added.size()));
+    REQUIRE(counts.new_level + counts.in_runs == static_cast<std::int64_t>(added.size()));
     REQUIRE(counts.new_level < options.merge_rows);
+    REQUIRE(counts.runs == query_int(f.db.get(), "SELECT count(DISTINCT run) FROM url_key_runs"));
+    most_runs = std::max(most_runs, counts.runs);
+    // Mid-compaction too, every key so far is found (probes skip the runs that cannot hold it).
+    if (++batches % 20 == 0) {
+      for (const auto& [hash, id] : added) REQUIRE(must(keys->find(hash)) == id);
+    }
   }
-  CHECK(swept);
+  CHECK(compacting_batches > 10);
   CHECK(keys->filter_bytes() > 0);
   CHECK(keys->filter_bytes() <= options.filter_max_bytes);
   CHECK(f.all_keys() == added);
   for (const auto& [hash, id] : added) REQUIRE(must(keys->find(hash)) == id);
   const auto counts = keys->counts();
   CHECK(counts.new_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_new"));
-  CHECK(counts.mid_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_mid"));
-  CHECK(counts.big_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys"));
-  CHECK(counts.big_level > static_cast<std::int64_t>(added.size()) / 2);
+  CHECK(counts.in_runs == query_int(f.db.get(), "SELECT count(*) FROM url_key_runs"));
+  // ~60 runs were written; compaction keeps fewer than fan_in - 1 per tier (with log_fan_in(60)
+  // tiers), plus the runs of a compaction under way and those that came meanwhile.
+  INFO(most_runs << " runs at most");
+  CHECK(most_runs <= 4 * options.fan_in + 4);
+  CHECK(query_int(f.db.get(),
+                  "SELECT max(c) FROM (SELECT count(*) AS c FROM url_key_runs "
+                  "GROUP BY run)") > 4 * options.merge_rows);
   // ids are 1..n in the order the keys were added.
   std::vector<std::int64_t> ids;
   for (const auto& entry : added) ids.push_back(entry.second);
   std::sort(ids.begin(), ids.end());
   CHECK(ids.front() == 1);
   CHECK(ids.back() == static_cast<std::int64_t>(ids.size()));
-  // A new UrlKeys on the same database (a resumed crawl) counts the levels as they are.
+  // A new UrlKeys on the same database (a resumed crawl, a compaction cut short) counts the
+  // runs as they are and finds every key; readers on their own connection find them too.
   auto reopened = f.keys(options);
-  CHECK(reopened->counts().big_level == counts.big_level);
-  CHECK(reopened->counts().mid_level == counts.mid_level);
+  CHECK(reopened->counts().in_runs == counts.in_runs);
+  CHECK(reopened->counts().runs == counts.runs);
+  CHECK_FALSE(reopened->compacting());
   for (const auto& [hash, id] : added) REQUIRE(must(reopened->find(hash)) == id);
+  for (const auto& [hash, id] : added) REQUIRE(must(storage::read_url_id(f.db.get(), hash)) == id);
   // Hashes never added are not found, whatever the filter lets through.
   for (int i = 0; i < 1000; ++i) {
     const auto hash = static_cast<std::int64_t>(rng() >> 1);
-    if (added.count(hash) == 0) REQUIRE(must(reopened->find(hash)) == 0);
+    if (added.count(hash) == 0) {
+      REQUIRE(must(reopened->find(hash)) == 0);
+      REQUIRE(must(storage::read_url_id(f.db.get(), hash)) == 0);
+    }
   }
 }
 
@@ -173,7 +197,7 @@ TEST_CASE("url_keys: keys another UrlKeys merged are found after the next begin(
   must(reader->begin());
   for (const auto& [hash, id] : added) REQUIRE(must(reader->find(hash)) == id);
   CHECK(reader->counts().new_level == 0);
-  CHECK(reader->counts().mid_level + reader->counts().big_level == 30);
+  CHECK(reader->counts().in_runs == 30);
 }
 
 // The coordinator adds seeds through a UrlKeys of its own while the parser's lives on: keys one
@@ -220,8 +244,9 @@ TEST_CASE("url_keys: keys another UrlKeys added are found after the next begin()
 TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no key",
           "[storage][url_keys]") {
   KeysFixture f;
-  auto keys = f.merging_keys(20);
+  auto keys = f.merging_keys(20, 3);
   std::mt19937_64 rng(7);
+  int compacting = 0;
   std::map<std::int64_t, std::int64_t> committed;
   int failed = 0;
   for (int round = 0; round < 300; ++round) {
@@ -244,6 +269,7 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
     const auto result = keys->maintain();
     sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
     if (result) {
+      if (keys->compacting()) ++compacting;
       storage_test::exec(f.db.get(), "COMMIT");
       committed.insert(batch.begin(), batch.end());
     } else {
@@ -255,11 +281,11 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
   }
   INFO(failed << " of 300 rounds interrupted");
   CHECK(failed > 10);
+  CHECK(compacting > 10);
   CHECK(committed.size() > 1000);
   CHECK(f.all_keys() == committed);
   CHECK(keys->counts().new_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_new"));
-  CHECK(keys->counts().mid_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys_mid"));
-  CHECK(keys->counts().big_level == query_int(f.db.get(), "SELECT count(*) FROM url_keys"));
+  CHECK(keys->counts().in_runs == query_int(f.db.get(), "SELECT count(*) FROM url_key_runs"));
 }
 
 }  // namespace
