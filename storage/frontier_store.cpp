@@ -149,9 +149,9 @@ Result<void> clear_crawl(sqlite3* db) {
            "BEGIN IMMEDIATE; DELETE FROM link_edges; DELETE FROM pages; DELETE FROM frontier; "
            "DELETE FROM urls; DELETE FROM crawls; "
            "INSERT INTO page_text(page_text) VALUES ('delete-all'); DELETE FROM page_text_rows; "
-           "DELETE FROM robots; "
-           "DELETE FROM sitemaps; DELETE FROM url_keys_new; DELETE FROM url_key_runs; "
-           "UPDATE url_ids SET scheme = 'sequence', merges = merges + 1; COMMIT;");
+           "DELETE FROM robots; DELETE FROM sitemaps;");
+  if (r) r = clear_url_keys(db);
+  if (r) r = exec(db, "UPDATE url_ids SET scheme = 'sequence', merges = merges + 1; COMMIT;");
   // sqlite3_exec stops at the first failing statement: roll back what came before it rather
   // than leave the transaction (and the write lock) open on this connection.
   if (!r && sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK");

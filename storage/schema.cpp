@@ -174,21 +174,15 @@ CREATE TABLE url_keys_new (
 INSERT INTO url_keys_new(hash, id) SELECT hash, id FROM url_keys_new_v6 ORDER BY id;
 DROP TABLE url_keys_new_v6;
 )sql",
-    // 7 -> 8: url_keys_mid and url_keys become runs of one table, keyed by (run, hash), that are
-    // written once at the right edge and merged into new runs (size-tiered), never rewritten
-    // in place: merges into the two B-trees rewrote every leaf they had, a cost per new URL
-    // that grew with the crawl (storage/url_keys.h, docs/PERFORMANCE.md (e)).
+    // 7 -> 8: url_keys_mid and url_keys become the first two runs of a size-tiered set of
+    // tables (url_keys_run_N), each written once at its right edge, merged into a new run and
+    // then dropped, never rewritten in place: merges into the two B-trees rewrote every leaf
+    // they had, a cost per new URL that grew with the crawl (storage/url_keys.h,
+    // docs/PERFORMANCE.md (e)). A rename: no row is copied. (Empty runs, as a new database
+    // has, are dropped by the crawl.)
     R"sql(
-CREATE TABLE url_key_runs (
-  run  INTEGER NOT NULL,              -- a sorted run; a hash is in one run or in url_keys_new
-  hash INTEGER NOT NULL,
-  id   INTEGER NOT NULL,
-  PRIMARY KEY (run, hash)
-) WITHOUT ROWID;
-INSERT INTO url_key_runs(run, hash, id) SELECT 1, hash, id FROM url_keys ORDER BY hash;
-INSERT INTO url_key_runs(run, hash, id) SELECT 2, hash, id FROM url_keys_mid ORDER BY hash;
-DROP TABLE url_keys;
-DROP TABLE url_keys_mid;
+ALTER TABLE url_keys RENAME TO url_keys_run_1;
+ALTER TABLE url_keys_mid RENAME TO url_keys_run_2;
 )sql",
 };
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace storage {
 
@@ -19,22 +21,57 @@ constexpr std::uint64_t kFilterHeadroom = 4;  // sized for this many times the k
 // of the time.
 constexpr double kCompactionSpeed = 1.5;
 
+constexpr const char* kRunPrefix = "url_keys_run_";
+constexpr const char* kPartPrefix = "url_keys_part_";
+
+// The run tables, the part tables, and a schema 4-7 database's url_keys_mid and url_keys.
+struct KeyTables {
+  std::vector<std::pair<std::int64_t, std::string>> runs;  // (N, name), by N
+  std::vector<std::string> parts;
+  std::vector<std::string> older;
+};
+
+Result<KeyTables> key_tables(sqlite3* db) {
+  auto stmt = prepare(db,
+                      "SELECT name FROM sqlite_master WHERE type = 'table' AND (name GLOB "
+                      "'url_keys_run_[0-9]*' OR name GLOB 'url_keys_part_[0-9]*' OR name IN "
+                      "('url_keys', 'url_keys_mid'))");
+  if (!stmt) return common::error_of(stmt);
+  KeyTables tables;
+  const std::string_view run_prefix = kRunPrefix;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    std::string name = column_text(stmt->get(), 0);
+    if (name.rfind(kRunPrefix, 0) == 0) {
+      const std::int64_t run = std::stoll(name.substr(run_prefix.size()));
+      tables.runs.emplace_back(run, std::move(name));
+    } else if (name.rfind(kPartPrefix, 0) == 0) {
+      tables.parts.push_back(std::move(name));
+    } else {
+      tables.older.push_back(std::move(name));
+    }
+  }
+  if (rc != SQLITE_DONE) return error_from_sqlite(rc, db, "list url key runs");
+  std::sort(tables.runs.begin(), tables.runs.end());
+  return tables;
+}
+
 }  // namespace
 
 Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
   auto version = query_int(db, "PRAGMA user_version");
   if (!version) return version;
   if (*version < 4) return hash;
-  // The runs are found by seeking the next run number from the last (a loose index scan),
-  // then probed by (run, hash): no index on the hash alone is needed.
-  auto stmt = prepare(db,
-                      "WITH RECURSIVE runs(run) AS ("
-                      " SELECT (SELECT min(run) FROM url_key_runs) UNION ALL"
-                      " SELECT (SELECT min(run) FROM url_key_runs WHERE run > runs.run)"
-                      " FROM runs WHERE runs.run IS NOT NULL) "
-                      "SELECT id FROM url_keys_new WHERE hash = ?1 UNION ALL "
-                      "SELECT id FROM url_key_runs WHERE run IN "
-                      "(SELECT run FROM runs WHERE run IS NOT NULL) AND hash = ?1");
+  auto tables = key_tables(db);
+  if (!tables) return common::error_of(tables);
+  std::string sql = "SELECT id FROM url_keys_new WHERE hash = ?1";
+  for (const auto& [run, name] : tables->runs) {
+    sql += " UNION ALL SELECT id FROM " + name + " WHERE hash = ?1";
+  }
+  for (const auto& name : tables->older) {
+    sql += " UNION ALL SELECT id FROM " + name + " WHERE hash = ?1";
+  }
+  auto stmt = prepare(db, sql);
   if (!stmt) return common::error_of(stmt);
   bind_int(stmt->get(), 1, hash);
   const int rc = sqlite3_step(stmt->get());
@@ -43,15 +80,22 @@ Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
   return std::int64_t{0};
 }
 
+Result<void> clear_url_keys(sqlite3* db) {
+  auto tables = key_tables(db);
+  if (!tables) return common::error_of(tables);
+  std::string sql = "DELETE FROM url_keys_new;";
+  for (const auto& [run, name] : tables->runs) sql += " DROP TABLE " + name + ";";
+  for (const auto& name : tables->parts) sql += " DROP TABLE " + name + ";";
+  return exec(db, sql);
+}
+
 Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions options) {
   options.merge_rows = std::max<std::int64_t>(1, options.merge_rows);
   options.fan_in = std::max(2, options.fan_in);
   std::unique_ptr<UrlKeys> keys(new UrlKeys(db, options));
   const std::pair<SqliteStmt*, const char*> statements[] = {
       {&keys->load_new_, "SELECT seq, hash, id FROM url_keys_new WHERE seq > ? ORDER BY seq"},
-      {&keys->probe_, "SELECT id FROM url_key_runs WHERE run = ? AND hash = ?"},
-      {&keys->insert_new_, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)"},
-      {&keys->insert_run_, "INSERT INTO url_key_runs(run, hash, id) VALUES (?, ?, ?)"}};
+      {&keys->insert_new_, "INSERT INTO url_keys_new(hash, id) VALUES (?, ?)"}};
   for (const auto& [stmt, sql] : statements) {
     auto prepared = prepare(db, sql);
     if (!prepared) return common::error_of(prepared);
@@ -59,6 +103,11 @@ Result<std::unique_ptr<UrlKeys>> UrlKeys::create(sqlite3* db, UrlKeysOptions opt
   }
   if (auto r = keys->reload(); !r) return common::error_of(r);
   return keys;
+}
+
+std::string UrlKeys::table_of(std::int64_t run) const {
+  const bool part = compaction_.active && run == compaction_.target;
+  return (part ? kPartPrefix : kRunPrefix) + std::to_string(run);
 }
 
 Result<std::int64_t> UrlKeys::read_generation() {
@@ -80,6 +129,7 @@ Result<void> UrlKeys::reload() {
   if (!generation) return common::error_of(generation);
   added_since_maintain_ = 0;
   compaction_ = Compaction{};
+  probes_.clear();
   newest_stale_ = true;  // read whole, and new_level_ with it
   if (auto r = refresh_newest(); !r) return r;
   if (auto r = load_runs_and_filter(); !r) return r;
@@ -138,7 +188,7 @@ Result<void> UrlKeys::begin() {
   if (!last) return common::error_of(last);
   last_id_ = *last;
   added_since_maintain_ = 0;
-  saved_ = {new_level_, runs_, next_run_, compaction_, generation_};
+  saved_ = {new_level_, runs_, next_run_, compaction_, generation_, to_drop_};
   return {};
 }
 
@@ -148,6 +198,8 @@ void UrlKeys::rollback() {
   next_run_ = saved_.next_run;
   compaction_ = saved_.compaction;
   generation_ = saved_.generation;
+  to_drop_ = saved_.to_drop;
+  probes_.clear();  // some may name tables the rollback took back, or a renamed one
   added_since_maintain_ = 0;
   newest_stale_ = true;  // it may hold keys the rollback took back, or miss flushed-back ones
 }
@@ -156,16 +208,22 @@ UrlKeys::Counts UrlKeys::counts() const {
   Counts counts;
   counts.new_level = new_level_;
   for (const Run& run : runs_) {
+    if (compaction_.active && run.run == compaction_.target) continue;
     counts.in_runs += run.keys;
-    if (run.keys > 0) ++counts.runs;
+    ++counts.runs;
   }
   return counts;
 }
 
 Result<std::int64_t> UrlKeys::probe(std::int64_t run, std::int64_t hash) {
-  sqlite3_stmt* s = probe_.get();
-  bind_int(s, 1, run);
-  bind_int(s, 2, hash);
+  auto it = probes_.find(run);
+  if (it == probes_.end()) {
+    auto stmt = prepare(db_, "SELECT id FROM " + table_of(run) + " WHERE hash = ?");
+    if (!stmt) return common::error_of(stmt);
+    it = probes_.emplace(run, std::move(*stmt)).first;
+  }
+  sqlite3_stmt* s = it->second.get();
+  bind_int(s, 1, hash);
   const int rc = sqlite3_step(s);
   const std::int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
   sqlite3_reset(s);
@@ -180,14 +238,12 @@ Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
   for (const Run& run : runs_) {  // largest first: the likeliest to hold a stored key
     if (run.keys == 0) continue;
     if (compaction_.active) {
-      // The compaction moved the hashes below next_hash out of its sources, into its target.
+      // A hash below next_hash is in the target (and still in its source); one above, only
+      // in its source. Either way one of the two is enough.
       const bool moved = hash < compaction_.next_hash;
-      if (run.run == compaction_.target
-              ? !moved
-              : moved && std::find(compaction_.sources.begin(), compaction_.sources.end(),
-                                   run.run) != compaction_.sources.end()) {
-        continue;
-      }
+      const bool source = std::find(compaction_.sources.begin(), compaction_.sources.end(),
+                                    run.run) != compaction_.sources.end();
+      if (run.run == compaction_.target ? !moved : moved && source) continue;
     }
     auto id = probe(run.run, hash);
     if (!id || *id != 0) return id;
@@ -201,9 +257,36 @@ bool UrlKeys::filter_may_contain(std::int64_t hash) const {
 }
 
 Result<void> UrlKeys::load_runs_and_filter() {
-  auto total = query_int(db_, "SELECT count(*) FROM url_key_runs");
-  if (!total) return common::error_of(total);
-  const auto keys = static_cast<std::uint64_t>(*total);
+  auto tables = key_tables(db_);
+  if (!tables) return common::error_of(tables);
+  std::vector<Run> runs;
+  std::vector<std::string> to_drop;
+  std::uint64_t keys = 0;
+  std::int64_t next_run = 1;
+  for (const auto& [run, name] : tables->runs) {
+    auto n = query_int(db_, "SELECT count(*) FROM " + name);
+    if (!n) return common::error_of(n);
+    next_run = std::max(next_run, run + 1);
+    if (*n == 0) {
+      to_drop.push_back(name);  // as migration 7 -> 8 leaves a new database's
+      continue;
+    }
+    runs.push_back({run, *n});
+    keys += static_cast<std::uint64_t>(*n);
+  }
+  for (const auto& name : tables->parts) {
+    // A compaction's target: this UrlKeys' own (rebuilding the filter mid-compaction), or
+    // one a compaction cut short left, whose keys are all in its sources still.
+    const std::int64_t run = std::stoll(name.substr(std::string_view(kPartPrefix).size()));
+    next_run = std::max(next_run, run + 1);
+    if (compaction_.active && run == compaction_.target) {
+      for (const Run& target : runs_) {
+        if (target.run == run) runs.push_back(target);
+      }
+    } else {
+      to_drop.push_back(name);
+    }
+  }
   BloomFilter filter;
   std::uint64_t capacity = 0;
   if (keys > 0) {
@@ -217,44 +300,31 @@ Result<void> UrlKeys::load_runs_and_filter() {
     capacity = words * 64 >= keys * kFilterHeadroom * kFilterBitsPerKey
                    ? words * 64 / kFilterBitsPerKey
                    : UINT64_MAX;
+    for (const Run& run : runs) {
+      if (compaction_.active && run.run == compaction_.target) continue;  // copies
+      auto stmt =
+          prepare(db_, "SELECT hash FROM " + std::string(kRunPrefix) + std::to_string(run.run));
+      if (!stmt) return common::error_of(stmt);
+      int rc;
+      while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+        filter.add(BloomFilter::key_of_hash63(sqlite3_column_int64(stmt->get(), 0)));
+      }
+      if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key filter");
+    }
   }
-  // One pass in (run, hash) order: each run's keys, and the filter.
-  std::vector<Run> runs;
-  auto stmt = prepare(db_, "SELECT run, hash FROM url_key_runs");
-  if (!stmt) return common::error_of(stmt);
-  int rc;
-  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    const std::int64_t run = sqlite3_column_int64(stmt->get(), 0);
-    if (runs.empty() || runs.back().run != run) runs.push_back({run, 0});
-    ++runs.back().keys;
-    filter.add(BloomFilter::key_of_hash63(sqlite3_column_int64(stmt->get(), 1)));
-  }
-  if (rc != SQLITE_DONE) return error_from_sqlite(rc, db_, "load url key runs");
   // Only a complete filter replaces the old one: a partial one would hide stored keys.
   filter_.swap(filter);
   filter_capacity_ = capacity;
-  // A compaction's target may have no keys yet: it stays listed.
-  for (const Run& run : runs_) {
-    if (run.keys == 0 && run.run == compaction_.target && compaction_.active) runs.push_back(run);
-  }
-  next_run_ = 1;
-  for (const Run& run : runs) next_run_ = std::max(next_run_, run.run + 1);
-  next_run_ = std::max(next_run_, compaction_.active ? compaction_.target + 1 : 0);
   runs_ = std::move(runs);
   sort_runs();
+  next_run_ = std::max(next_run_, next_run);
+  to_drop_ = std::move(to_drop);
   return {};
 }
 
 void UrlKeys::sort_runs() {
   std::stable_sort(runs_.begin(), runs_.end(),
                    [](const Run& a, const Run& b) { return a.keys > b.keys; });
-}
-
-UrlKeys::Run* UrlKeys::run_named(std::int64_t run) {
-  for (Run& r : runs_) {
-    if (r.run == run) return &r;
-  }
-  return nullptr;
 }
 
 std::int64_t UrlKeys::new_id(std::int64_t hash) { return hash_ids_ ? hash : ++last_id_; }
@@ -286,22 +356,29 @@ int UrlKeys::tier_of(std::int64_t keys) const {
 }
 
 Result<void> UrlKeys::flush_newest() {
-  // Appended in hash order at the table's right edge, so each leaf is written once. Sorted
-  // here, inside the copy in memory (the same keys as the table: refresh_newest), which
-  // the flush empties, rather than by SQLite, whose sorter takes memory up to the cache
-  // size, which the process then keeps. The filter learns each key before it moves: it
-  // only gains bits, so a failure hides no key. If one fails, the transaction is rolled
-  // back and the copy is read again from the table before its next use.
+  // A new table written in hash order, so at its right edge: each leaf is written once.
+  // Sorted here, inside the copy in memory (the same keys as the table: refresh_newest),
+  // which the flush empties, rather than by SQLite, whose sorter takes memory up to the cache
+  // size, which the process then keeps. The filter learns each key before it moves: it only
+  // gains bits, so a failure hides no key. If one fails, the transaction is rolled back and
+  // the copy is read again from the table before its next use.
   const std::int64_t run = next_run_;
+  const std::string table = kRunPrefix + std::to_string(run);
+  if (auto r =
+          exec(db_, "CREATE TABLE " + table + " (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)");
+      !r) {
+    return r;
+  }
+  auto insert = prepare(db_, "INSERT INTO " + table + "(hash, id) VALUES (?, ?)");
+  if (!insert) return common::error_of(insert);
   std::optional<common::Error> failed;
   const std::size_t expected = newest_.size();
   newest_stale_ = true;  // until the flush is done
   newest_.drain_sorted([&](std::int64_t hash, std::int64_t id) {
     filter_.add(BloomFilter::key_of_hash63(hash));
-    bind_int(insert_run_.get(), 1, run);
-    bind_int(insert_run_.get(), 2, hash);
-    bind_int(insert_run_.get(), 3, id);
-    if (auto r = step_done(insert_run_.get(), "write url key run"); !r) {
+    bind_int(insert->get(), 1, hash);
+    bind_int(insert->get(), 2, id);
+    if (auto r = step_done(insert->get(), "write url key run"); !r) {
       failed = r.error();
       return false;
     }
@@ -321,18 +398,16 @@ Result<void> UrlKeys::flush_newest() {
   ++next_run_;
   runs_.push_back({run, flushed});
   sort_runs();
-  const Counts now = counts();
-  if (static_cast<std::uint64_t>(now.in_runs) > filter_capacity_) {
+  if (static_cast<std::uint64_t>(counts().in_runs) > filter_capacity_) {
     if (auto r = load_runs_and_filter(); !r) return r;
   }
   return {};
 }
 
-void UrlKeys::plan_compaction() {
+Result<void> UrlKeys::plan_compaction() {
   std::vector<std::vector<const Run*>> tiers;
   std::int64_t total = 0;
   for (const Run& run : runs_) {
-    if (run.keys == 0) continue;
     total += run.keys;
     const auto tier = static_cast<std::size_t>(tier_of(run.keys));
     if (tiers.size() <= tier) tiers.resize(tier + 1);
@@ -340,8 +415,8 @@ void UrlKeys::plan_compaction() {
   }
   for (auto& tier : tiers) {
     if (tier.size() < static_cast<std::size_t>(options_.fan_in)) continue;
-    // The smallest of the tier first (runs_ is largest first), at most twice fan_in of them
-    // if they piled up, so that no compaction grows without bound.
+    // The smallest of the tier (runs_ is largest first), at most twice fan_in of them if
+    // they piled up, so that no compaction grows without bound.
     const std::size_t take = std::min(tier.size(), 2 * static_cast<std::size_t>(options_.fan_in));
     Compaction c;
     c.active = true;
@@ -350,33 +425,35 @@ void UrlKeys::plan_compaction() {
       c.sources.push_back(tier[i]->run);
       keys += static_cast<double>(tier[i]->keys);
     }
-    c.target = next_run_++;
-    c.next_hash = 0;
-    const double speed = kCompactionSpeed * std::max(1, tier_of(total));
-    c.budget = std::max(1.0, keys / speed);
+    c.target = next_run_;
+    c.budget = std::max(1.0, keys / (kCompactionSpeed * std::max(1, tier_of(total))));
+    if (auto r = exec(db_, "CREATE TABLE " + std::string(kPartPrefix) + std::to_string(c.target) +
+                               " (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)");
+        !r) {
+      return r;
+    }
+    ++next_run_;
     compaction_ = std::move(c);
     runs_.push_back({compaction_.target, 0});
-    return;
+    return {};
   }
+  return {};
 }
 
 Result<void> UrlKeys::compact_range(std::int64_t lo, std::int64_t hi) {
   struct Source {
-    std::int64_t run = 0;
     SqliteStmt rows;
     bool valid = false;
     std::int64_t hash = 0, id = 0;
   };
   std::vector<Source> sources;
   for (const std::int64_t run : compaction_.sources) {
-    auto rows = prepare(db_,
-                        "SELECT hash, id FROM url_key_runs WHERE run = ? AND hash BETWEEN ? "
-                        "AND ? ORDER BY hash");
+    auto rows = prepare(
+        db_, "SELECT hash, id FROM " + table_of(run) + " WHERE hash BETWEEN ? AND ? ORDER BY hash");
     if (!rows) return common::error_of(rows);
-    bind_int(rows->get(), 1, run);
-    bind_int(rows->get(), 2, lo);
-    bind_int(rows->get(), 3, hi);
-    sources.push_back({run, std::move(*rows)});
+    bind_int(rows->get(), 1, lo);
+    bind_int(rows->get(), 2, hi);
+    sources.push_back({std::move(*rows)});
   }
   auto advance = [&](Source& source) -> Result<void> {
     const int rc = sqlite3_step(source.rows.get());
@@ -392,42 +469,60 @@ Result<void> UrlKeys::compact_range(std::int64_t lo, std::int64_t hi) {
   for (Source& source : sources) {
     if (auto r = advance(source); !r) return r;
   }
-  // A merge of the sources' sorted ranges, written at the target's right edge in hash order.
-  // The target's rows sort after every source's ((run, hash), and it is the newest run), so
-  // the inserts never cross the ranges being read.
-  std::int64_t moved = 0;
+  auto insert =
+      prepare(db_, "INSERT INTO " + table_of(compaction_.target) + "(hash, id) VALUES (?, ?)");
+  if (!insert) return common::error_of(insert);
+  // A merge of the sources' sorted ranges, appended to the target in hash order. The
+  // sources keep their rows until the compaction ends: each is dropped whole then.
+  std::int64_t copied = 0;
   for (;;) {
     Source* next = nullptr;
     for (Source& source : sources) {
       if (source.valid && (next == nullptr || source.hash < next->hash)) next = &source;
     }
     if (next == nullptr) break;
-    bind_int(insert_run_.get(), 1, compaction_.target);
-    bind_int(insert_run_.get(), 2, next->hash);
-    bind_int(insert_run_.get(), 3, next->id);
-    if (auto r = step_done(insert_run_.get(), "compact url key runs"); !r) return r;
-    ++moved;
+    bind_int(insert->get(), 1, next->hash);
+    bind_int(insert->get(), 2, next->id);
+    if (auto r = step_done(insert->get(), "compact url key runs"); !r) return r;
+    ++copied;
     if (auto r = advance(*next); !r) return r;
   }
-  sources.clear();  // finalizes the reads before their rows are deleted
-  auto erase = prepare(db_, "DELETE FROM url_key_runs WHERE run = ? AND hash BETWEEN ? AND ?");
-  if (!erase) return common::error_of(erase);
-  std::int64_t erased = 0;
-  for (const std::int64_t run : compaction_.sources) {
-    bind_int(erase->get(), 1, run);
-    bind_int(erase->get(), 2, lo);
-    bind_int(erase->get(), 3, hi);
-    if (auto r = step_done(erase->get(), "compact url key runs"); !r) return r;
-    const std::int64_t n = sqlite3_changes(db_);
-    erased += n;
-    if (Run* source = run_named(run)) source->keys -= n;
+  for (Run& run : runs_) {
+    if (run.run == compaction_.target) run.keys += copied;
   }
-  if (erased != moved) {
+  return {};
+}
+
+Result<void> UrlKeys::finish_compaction() {
+  std::int64_t source_keys = 0;
+  std::string sql;
+  for (const std::int64_t run : compaction_.sources) sql += "DROP TABLE " + table_of(run) + ";";
+  const std::string target = table_of(compaction_.target);
+  std::int64_t target_keys = 0;
+  for (const Run& run : runs_) {
+    const bool source = std::find(compaction_.sources.begin(), compaction_.sources.end(),
+                                  run.run) != compaction_.sources.end();
+    if (source) source_keys += run.keys;
+    if (run.run == compaction_.target) target_keys = run.keys;
+  }
+  if (source_keys != target_keys) {
     return common::make_error(common::ErrorCode::Storage,
-                              "a compaction of url_key_runs wrote " + std::to_string(moved) +
-                                  " keys and deleted " + std::to_string(erased));
+                              "a compaction of url key runs copied " + std::to_string(target_keys) +
+                                  " keys of " + std::to_string(source_keys));
   }
-  if (Run* target = run_named(compaction_.target)) target->keys += moved;
+  sql += "ALTER TABLE " + target + " RENAME TO " + kRunPrefix + std::to_string(compaction_.target) +
+         ";";
+  if (auto r = exec(db_, sql); !r) return r;
+  for (const std::int64_t run : compaction_.sources) probes_.erase(run);
+  probes_.erase(compaction_.target);  // prepared under the part table's name
+  runs_.erase(std::remove_if(runs_.begin(), runs_.end(),
+                             [&](const Run& run) {
+                               return std::find(compaction_.sources.begin(),
+                                                compaction_.sources.end(),
+                                                run.run) != compaction_.sources.end();
+                             }),
+              runs_.end());
+  compaction_ = Compaction{};
   return {};
 }
 
@@ -435,12 +530,21 @@ Result<void> UrlKeys::maintain() {
   const std::int64_t added = added_since_maintain_;
   added_since_maintain_ = 0;
   bool moved = false;
+  if (!to_drop_.empty()) {
+    std::string sql;
+    // IF EXISTS: another UrlKeys on this database may have dropped them since this one looked.
+    for (const auto& name : to_drop_) sql += "DROP TABLE IF EXISTS " + name + ";";
+    if (auto r = exec(db_, sql); !r) return r;
+    to_drop_.clear();
+  }
   if (auto r = refresh_newest(); !r) return r;
   if (new_level_ >= options_.merge_rows) {
     if (auto r = flush_newest(); !r) return r;
     moved = true;
   }
-  if (!compaction_.active) plan_compaction();
+  if (!compaction_.active) {
+    if (auto r = plan_compaction(); !r) return r;
+  }
   if (compaction_.active && added > 0) {
     // A step through the hash space in proportion to the keys this batch added, so the
     // compaction ends once `budget` new keys have come.
@@ -452,10 +556,7 @@ Result<void> UrlKeys::maintain() {
     if (auto r = compact_range(lo, hi); !r) return r;
     moved = true;
     if (last) {
-      compaction_ = Compaction{};
-      runs_.erase(
-          std::remove_if(runs_.begin(), runs_.end(), [](const Run& run) { return run.keys == 0; }),
-          runs_.end());
+      if (auto r = finish_compaction(); !r) return r;
     } else {
       compaction_.next_hash = hi + 1;
     }

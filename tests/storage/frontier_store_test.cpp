@@ -308,14 +308,22 @@ TEST_CASE("frontier: clear_crawl empties every table and keeps the schema", "[st
           1);
 
   // (A crawl this small keeps its keys in url_keys_new: one in a run, as a longer crawl has.)
-  storage_test::exec(f.db.get(), "INSERT INTO url_key_runs(run, hash, id) VALUES (1, 42, 1000)");
+  storage_test::exec(
+      f.db.get(),
+      "CREATE TABLE url_keys_run_9 (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); "
+      "INSERT INTO url_keys_run_9 VALUES (42, 1000); "
+      "CREATE TABLE url_keys_part_10 (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)");
   must(storage::clear_crawl(f.db.get()));
   for (const char* table : {"urls", "frontier", "pages", "link_edges", "crawls", "page_text_rows",
-                            "page_text_docsize", "url_key_runs", "url_keys_new"}) {
+                            "page_text_docsize", "url_keys_new"}) {
     DYNAMIC_SECTION(table) {
       CHECK(query_int(f.db.get(), std::string("SELECT count(*) FROM ") + table) == 0);
     }
   }
+  // Every run and part table is gone (the crawl makes them again).
+  CHECK(query_int(f.db.get(),
+                  "SELECT count(*) FROM sqlite_master WHERE name GLOB 'url_keys_run_*' OR name "
+                  "GLOB 'url_keys_part_*'") == 0);
   // The index forgot the text too, and agrees with its (now empty) rows.
   CHECK(query_int(f.db.get(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'words'") == 0);
   must(storage::exec(f.db.get(),

@@ -98,9 +98,8 @@ inline std::optional<std::string> query_text(sqlite3* db, const std::string& sql
 // Undoes migration 7 -> 8 on a new database, for tests that make an older one from the current
 // schema: the two hash-keyed levels under url_keys_new, as versions 4-7 shipped them.
 inline constexpr const char* kUndoV8 =
-    "DROP TABLE url_key_runs; "
-    "CREATE TABLE url_keys (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); "
-    "CREATE TABLE url_keys_mid (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); ";
+    "ALTER TABLE url_keys_run_1 RENAME TO url_keys; "
+    "ALTER TABLE url_keys_run_2 RENAME TO url_keys_mid; ";
 
 // Undoes migration 6 -> 7 on a new database (after kUndoV8), for tests that make an older one from
 // the current schema: url_keys_new keyed by the hash, as versions 4-6 shipped it.
