@@ -1,6 +1,7 @@
 #include "storage/url_keys.h"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,16 @@ struct KeyTables {
   std::vector<std::string> older;
 };
 
+// N of `prefix`N, if the rest of `name` is a positive number (GLOB's [0-9]* lets any suffix
+// through): a table named otherwise is not one of ours.
+std::optional<std::int64_t> run_number(std::string_view name, std::string_view prefix) {
+  const std::string_view digits = name.substr(prefix.size());
+  std::int64_t run = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), run);
+  if (ec != std::errc() || end != digits.data() + digits.size() || run <= 0) return std::nullopt;
+  return run;
+}
+
 Result<KeyTables> key_tables(sqlite3* db) {
   auto stmt = prepare(db,
                       "SELECT name FROM sqlite_master WHERE type = 'table' AND (name GLOB "
@@ -43,10 +54,9 @@ Result<KeyTables> key_tables(sqlite3* db) {
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
     std::string name = column_text(stmt->get(), 0);
     if (name.rfind(kRunPrefix, 0) == 0) {
-      const std::int64_t run = std::stoll(name.substr(run_prefix.size()));
-      tables.runs.emplace_back(run, std::move(name));
+      if (auto run = run_number(name, run_prefix)) tables.runs.emplace_back(*run, std::move(name));
     } else if (name.rfind(kPartPrefix, 0) == 0) {
-      tables.parts.push_back(std::move(name));
+      if (run_number(name, kPartPrefix)) tables.parts.push_back(std::move(name));
     } else {
       tables.older.push_back(std::move(name));
     }
@@ -58,10 +68,22 @@ Result<KeyTables> key_tables(sqlite3* db) {
 
 }  // namespace
 
+Result<std::int64_t> read_url_id_in(sqlite3* db, std::int64_t hash);
+
 Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
   auto version = query_int(db, "PRAGMA user_version");
   if (!version) return version;
   if (*version < 4) return hash;
+  // One read transaction for the list of runs and the lookup: between two, the crawl could
+  // make url_keys_new a run this list lacks, or drop a run it names.
+  if (auto r = exec(db, "SAVEPOINT read_url_id"); !r) return common::error_of(r);
+  auto id = read_url_id_in(db, hash);
+  if (!id) (void)exec(db, "ROLLBACK TO read_url_id");
+  (void)exec(db, "RELEASE read_url_id");
+  return id;
+}
+
+Result<std::int64_t> read_url_id_in(sqlite3* db, std::int64_t hash) {
   auto tables = key_tables(db);
   if (!tables) return common::error_of(tables);
   std::string sql = "SELECT id FROM url_keys_new WHERE hash = ?1";
@@ -170,6 +192,7 @@ Result<void> UrlKeys::refresh_newest() {
 }
 
 Result<void> UrlKeys::begin() {
+  begun_ = false;  // until it returns: rollback() then has nothing it saved to go back to
   auto generation = read_generation();
   if (!generation) return common::error_of(generation);
   // Keys moved since this UrlKeys last looked (another connection merged, or --fresh emptied
@@ -189,10 +212,21 @@ Result<void> UrlKeys::begin() {
   last_id_ = *last;
   added_since_maintain_ = 0;
   saved_ = {new_level_, runs_, next_run_, compaction_, generation_, to_drop_};
+  begun_ = true;
   return {};
 }
 
 void UrlKeys::rollback() {
+  if (!begun_) {
+    // begin() failed part way: what it saved is an older transaction's. Read everything
+    // again from the tables at the next begin().
+    generation_ = -1;
+    compaction_ = Compaction{};
+    probes_.clear();
+    added_since_maintain_ = 0;
+    newest_stale_ = true;
+    return;
+  }
   new_level_ = saved_.new_level;
   runs_ = saved_.runs;
   next_run_ = saved_.next_run;
@@ -277,7 +311,7 @@ Result<void> UrlKeys::load_runs_and_filter() {
   for (const auto& name : tables->parts) {
     // A compaction's target: this UrlKeys' own (rebuilding the filter mid-compaction), or
     // one a compaction cut short left, whose keys are all in its sources still.
-    const std::int64_t run = std::stoll(name.substr(std::string_view(kPartPrefix).size()));
+    const std::int64_t run = *run_number(name, kPartPrefix);  // key_tables checked it
     next_run = std::max(next_run, run + 1);
     if (compaction_.active && run == compaction_.target) {
       for (const Run& target : runs_) {
@@ -536,6 +570,7 @@ Result<void> UrlKeys::maintain() {
     for (const auto& name : to_drop_) sql += "DROP TABLE IF EXISTS " + name + ";";
     if (auto r = exec(db_, sql); !r) return r;
     to_drop_.clear();
+    moved = true;  // tables changed: another UrlKeys on this database must list them again
   }
   if (auto r = refresh_newest(); !r) return r;
   if (new_level_ >= options_.merge_rows) {
@@ -544,6 +579,9 @@ Result<void> UrlKeys::maintain() {
   }
   if (!compaction_.active) {
     if (auto r = plan_compaction(); !r) return r;
+    // Its part table is new: another UrlKeys that has not seen it would drop it as a
+    // leftover.
+    moved = moved || compaction_.active;
   }
   if (compaction_.active && added > 0) {
     // A step through the hash space in proportion to the keys this batch added, so the

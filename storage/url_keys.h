@@ -34,7 +34,8 @@
 // has moved, and its sources only for the others). The filter is built from the runs when a
 // UrlKeys is created and learns the keys each new run takes from url_keys_new; compactions
 // move keys between runs, which it does not need to know. Every new run and every compaction
-// step bumps url_ids.merges; a UrlKeys that finds it changed at begin() (another connection
+// step (and every table a maintain() creates or drops) bumps url_ids.merges; a UrlKeys
+// that finds it changed at begin() (another connection
 // merged, or `--fresh` emptied the tables) reloads its runs and its filter, and forgets the
 // compaction it ran; a change of its own that is rolled back is undone by rollback(), which
 // restores what begin() saved (the filter keeps the extra bits, and the copy of url_keys_new
@@ -98,8 +99,9 @@ class UrlKeys {
   // and starts or advances a compaction.
   [[nodiscard]] common::Result<void> maintain();
   // After the caller rolled back the transaction begin() started: forgets what this
-  // UrlKeys counted and planned in it. (Its filter keeps any bits it gained: extra bits
-  // cost a probe, never a key.)
+  // UrlKeys counted and planned in it; if begin() itself failed, reads everything again from
+  // the tables at the next begin(). (Its filter keeps any bits it gained: extra bits cost a
+  // probe, never a key.)
   void rollback();
 
   struct Counts {
@@ -156,7 +158,8 @@ class UrlKeys {
   UrlKeysOptions options_;
   bool hash_ids_ = false;  // a database created before schema 4
   std::int64_t last_id_ = 0;
-  std::int64_t generation_ = 0;  // url_ids.merges as of this UrlKeys' last look
+  std::int64_t generation_ = 0;  // url_ids.merges as of this UrlKeys' last look (-1: reload)
+  bool begun_ = false;           // the last begin() returned success
   struct Saved {                 // as begin() found them, for rollback()
     std::int64_t new_level = 0;
     std::vector<Run> runs;

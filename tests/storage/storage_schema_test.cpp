@@ -765,6 +765,15 @@ TEST_CASE("schema: a version 7 database keeps its url keys, now the first two ru
     }
     must(storage::exec(db.get(), sql));
   }
+  {
+    // A reader (crawler links, query) does not migrate: it finds the keys in the old levels.
+    auto reader = must(storage::open_db(path, OpenMode::ReadOnly));
+    for (int i = 1; i <= 5; ++i) {
+      CHECK(must(storage::read_url_id(reader.get(), hashes[static_cast<std::size_t>(i - 1)])) == i);
+    }
+    CHECK(must(storage::read_url_id(reader.get(), common::url_id("http://a.test/6"))) == 0);
+    CHECK(query_int(reader.get(), "PRAGMA user_version") == 7);
+  }
   auto db = must(storage::open_for_writing(path));
   CHECK(query_int(db.get(), "PRAGMA user_version") == storage::kSchemaVersion);
   CHECK(query_text(db.get(),

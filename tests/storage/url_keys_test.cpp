@@ -124,6 +124,7 @@ TEST_CASE("url_keys: keys move into runs, runs are compacted, and every key stay
   for (int i = 0; i < 3000; ++i) hashes.push_back(static_cast<std::int64_t>(rng() >> 1));
   int compacting_batches = 0;
   int batches = 0;
+  int checked_compacting = 0;  // checks of every key while a compaction was under way
   std::int64_t most_runs = 0;
   std::size_t next = 0;
   while (next < hashes.size()) {
@@ -152,10 +153,12 @@ TEST_CASE("url_keys: keys move into runs, runs are compacted, and every key stay
     most_runs = std::max(most_runs, counts.runs);
     // Mid-compaction too, every key so far is found (probes skip the runs that cannot hold it).
     if (++batches % 20 == 0) {
+      if (keys->compacting()) ++checked_compacting;
       for (const auto& [hash, id] : added) REQUIRE(must(keys->find(hash)) == id);
     }
   }
   CHECK(compacting_batches > 10);
+  CHECK(checked_compacting > 0);
   CHECK(keys->filter_bytes() > 0);
   CHECK(keys->filter_bytes() <= options.filter_max_bytes);
   CHECK(f.all_keys() == added);
@@ -271,6 +274,41 @@ TEST_CASE("url_keys: keys another UrlKeys added are found after the next begin()
                                  "url_keys_new ORDER BY seq)") == "500,600");
 }
 
+// begin() can fail part way too, and the store then calls rollback() as after any failed
+// batch. What begin() saved is then an older transaction's, or, in a new UrlKeys, nothing:
+// the next begin() must read the runs again. Here on a database whose keys are all in a run
+// and whose url_ids.merges never moved (as migration 3 -> 4 -> 8 leaves one), so nothing
+// else would make it reload.
+TEST_CASE("url_keys: a begin() that fails part way and is rolled back hides no key",
+          "[storage][url_keys]") {
+  KeysFixture f;
+  storage_test::exec(f.db.get(),
+                     "CREATE TABLE url_keys_run_3 (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL); "
+                     "INSERT INTO url_keys_run_3 VALUES (11, 1), (22, 2), (33, 3); "
+                     // Not a run (GLOB 'url_keys_run_[0-9]*' matches it): never read as one.
+                     "CREATE TABLE url_keys_run_3_old (hash INTEGER PRIMARY KEY, id INTEGER); "
+                     "INSERT INTO url_keys_run_3_old VALUES (44, 4)");
+  for (int steps_before_failure = 0; steps_before_failure < 80; ++steps_before_failure) {
+    auto keys = f.keys();
+    REQUIRE(keys->counts().in_runs == 3);
+    storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+    int steps = steps_before_failure;
+    sqlite3_progress_handler(
+        f.db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, &steps);
+    const bool begun = static_cast<bool>(keys->begin());
+    sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
+    if (sqlite3_get_autocommit(f.db.get()) == 0) storage_test::exec(f.db.get(), "ROLLBACK");
+    if (!begun) keys->rollback();
+    storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+    must(keys->begin());
+    INFO("begin() interrupted after " << steps_before_failure << " steps: " << begun);
+    CHECK(must(keys->find(22)) == 2);
+    CHECK(must(keys->find(44)) == 0);
+    CHECK(keys->counts().in_runs == 3);
+    storage_test::exec(f.db.get(), "COMMIT");
+  }
+}
+
 // A batch can fail anywhere in maintain() (here SQLite is interrupted after a random number
 // of steps) and be rolled back; the same UrlKeys goes on. Every committed key must stay
 // findable, and after begin() the counts are those of the tables again.
@@ -282,9 +320,29 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
   int compacting = 0;
   std::map<std::int64_t, std::int64_t> committed;
   int failed = 0;
+  int begins_failed = 0;
+  const auto interrupt_after = [&](int* steps) {
+    sqlite3_progress_handler(
+        f.db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, steps);
+  };
   for (int round = 0; round < 300; ++round) {
     storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
-    must(keys->begin());
+    if (round % 4 == 3) {
+      // begin() itself fails part way (it reads url_ids, url_keys_new's new rows, urls), and
+      // the store rolls back as after any failed batch.
+      int steps = static_cast<int>(rng() % 60);
+      interrupt_after(&steps);
+      const auto begun = keys->begin();
+      sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
+      if (!begun) {
+        ++begins_failed;
+        if (sqlite3_get_autocommit(f.db.get()) == 0) storage_test::exec(f.db.get(), "ROLLBACK");
+        keys->rollback();
+        continue;
+      }
+    } else {
+      must(keys->begin());
+    }
     std::map<std::int64_t, std::int64_t> batch;
     for (int i = 0; i < 15; ++i) {
       const auto hash = static_cast<std::int64_t>(rng() >> 1);
@@ -297,8 +355,7 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
       batch[hash] = id;
     }
     int steps = static_cast<int>(rng() % 4000);  // often enough to finish, often not
-    sqlite3_progress_handler(
-        f.db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, &steps);
+    interrupt_after(&steps);
     const auto result = keys->maintain();
     sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
     if (result) {
@@ -310,10 +367,15 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
       if (sqlite3_get_autocommit(f.db.get()) == 0) storage_test::exec(f.db.get(), "ROLLBACK");
       keys->rollback();
     }
+    // Every committed key is found in the next transaction, as the store looks keys up.
+    storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
+    must(keys->begin());
     for (const auto& [hash, id] : committed) REQUIRE(must(keys->find(hash)) == id);
+    storage_test::exec(f.db.get(), "COMMIT");
   }
-  INFO(failed << " of 300 rounds interrupted");
+  INFO(failed << " of 300 rounds interrupted in maintain(), " << begins_failed << " in begin()");
   CHECK(failed > 10);
+  CHECK(begins_failed > 10);
   CHECK(compacting > 10);
   CHECK(committed.size() > 1000);
   CHECK(f.all_keys() == committed);
