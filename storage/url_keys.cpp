@@ -24,6 +24,7 @@ constexpr double kCompactionSpeed = 1.5;
 
 constexpr const char* kRunPrefix = "url_keys_run_";
 constexpr const char* kPartPrefix = "url_keys_part_";
+constexpr const char* kRunColumns = " (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)";
 
 // The run tables, the part tables, and a schema 4-7 database's url_keys_mid and url_keys.
 struct KeyTables {
@@ -66,23 +67,7 @@ Result<KeyTables> key_tables(sqlite3* db) {
   return tables;
 }
 
-}  // namespace
-
-Result<std::int64_t> read_url_id_in(sqlite3* db, std::int64_t hash);
-
-Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
-  auto version = query_int(db, "PRAGMA user_version");
-  if (!version) return version;
-  if (*version < 4) return hash;
-  // One read transaction for the list of runs and the lookup: between two, the crawl could
-  // make url_keys_new a run this list lacks, or drop a run it names.
-  if (auto r = exec(db, "SAVEPOINT read_url_id"); !r) return common::error_of(r);
-  auto id = read_url_id_in(db, hash);
-  if (!id) (void)exec(db, "ROLLBACK TO read_url_id");
-  (void)exec(db, "RELEASE read_url_id");
-  return id;
-}
-
+// read_url_id's lookup, inside its read transaction.
 Result<std::int64_t> read_url_id_in(sqlite3* db, std::int64_t hash) {
   auto tables = key_tables(db);
   if (!tables) return common::error_of(tables);
@@ -100,6 +85,21 @@ Result<std::int64_t> read_url_id_in(sqlite3* db, std::int64_t hash) {
   if (rc == SQLITE_ROW) return sqlite3_column_int64(stmt->get(), 0);
   if (rc != SQLITE_DONE) return error_from_sqlite(rc, db, "read url id");
   return std::int64_t{0};
+}
+
+}  // namespace
+
+Result<std::int64_t> read_url_id(sqlite3* db, std::int64_t hash) {
+  auto version = query_int(db, "PRAGMA user_version");
+  if (!version) return version;
+  if (*version < 4) return hash;
+  // One read transaction for the list of runs and the lookup: between two, the crawl could
+  // make url_keys_new a run this list lacks, or drop a run it names.
+  if (auto r = exec(db, "SAVEPOINT read_url_id"); !r) return common::error_of(r);
+  auto id = read_url_id_in(db, hash);
+  if (!id) (void)exec(db, "ROLLBACK TO read_url_id");
+  (void)exec(db, "RELEASE read_url_id");
+  return id;
 }
 
 Result<void> clear_url_keys(sqlite3* db) {
@@ -275,9 +275,7 @@ Result<std::int64_t> UrlKeys::find(std::int64_t hash) {
       // A hash below next_hash is in the target (and still in its source); one above, only
       // in its source. Either way one of the two is enough.
       const bool moved = hash < compaction_.next_hash;
-      const bool source = std::find(compaction_.sources.begin(), compaction_.sources.end(),
-                                    run.run) != compaction_.sources.end();
-      if (run.run == compaction_.target ? !moved : moved && source) continue;
+      if (run.run == compaction_.target ? !moved : moved && is_source(run.run)) continue;
     }
     auto id = probe(run.run, hash);
     if (!id || *id != 0) return id;
@@ -336,8 +334,7 @@ Result<void> UrlKeys::load_runs_and_filter() {
                    : UINT64_MAX;
     for (const Run& run : runs) {
       if (compaction_.active && run.run == compaction_.target) continue;  // copies
-      auto stmt =
-          prepare(db_, "SELECT hash FROM " + std::string(kRunPrefix) + std::to_string(run.run));
+      auto stmt = prepare(db_, "SELECT hash FROM " + table_of(run.run));
       if (!stmt) return common::error_of(stmt);
       int rc;
       while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
@@ -354,6 +351,11 @@ Result<void> UrlKeys::load_runs_and_filter() {
   next_run_ = std::max(next_run_, next_run);
   to_drop_ = std::move(to_drop);
   return {};
+}
+
+bool UrlKeys::is_source(std::int64_t run) const {
+  return compaction_.active && std::find(compaction_.sources.begin(), compaction_.sources.end(),
+                                         run) != compaction_.sources.end();
 }
 
 void UrlKeys::sort_runs() {
@@ -398,9 +400,7 @@ Result<void> UrlKeys::flush_newest() {
   // the copy is read again from the table before its next use.
   const std::int64_t run = next_run_;
   const std::string table = kRunPrefix + std::to_string(run);
-  if (auto r =
-          exec(db_, "CREATE TABLE " + table + " (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)");
-      !r) {
+  if (auto r = exec(db_, "CREATE TABLE " + table + kRunColumns); !r) {
     return r;
   }
   auto insert = prepare(db_, "INSERT INTO " + table + "(hash, id) VALUES (?, ?)");
@@ -462,7 +462,7 @@ Result<void> UrlKeys::plan_compaction() {
     c.target = next_run_;
     c.budget = std::max(1.0, keys / (kCompactionSpeed * std::max(1, tier_of(total))));
     if (auto r = exec(db_, "CREATE TABLE " + std::string(kPartPrefix) + std::to_string(c.target) +
-                               " (hash INTEGER PRIMARY KEY, id INTEGER NOT NULL)");
+                               kRunColumns);
         !r) {
       return r;
     }
@@ -534,9 +534,7 @@ Result<void> UrlKeys::finish_compaction() {
   const std::string target = table_of(compaction_.target);
   std::int64_t target_keys = 0;
   for (const Run& run : runs_) {
-    const bool source = std::find(compaction_.sources.begin(), compaction_.sources.end(),
-                                  run.run) != compaction_.sources.end();
-    if (source) source_keys += run.keys;
+    if (is_source(run.run)) source_keys += run.keys;
     if (run.run == compaction_.target) target_keys = run.keys;
   }
   if (source_keys != target_keys) {
@@ -550,11 +548,7 @@ Result<void> UrlKeys::finish_compaction() {
   for (const std::int64_t run : compaction_.sources) probes_.erase(run);
   probes_.erase(compaction_.target);  // prepared under the part table's name
   runs_.erase(std::remove_if(runs_.begin(), runs_.end(),
-                             [&](const Run& run) {
-                               return std::find(compaction_.sources.begin(),
-                                                compaction_.sources.end(),
-                                                run.run) != compaction_.sources.end();
-                             }),
+                             [&](const Run& run) { return is_source(run.run); }),
               runs_.end());
   compaction_ = Compaction{};
   return {};

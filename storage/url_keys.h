@@ -151,6 +151,8 @@ class UrlKeys {
   common::Result<void> compact_range(std::int64_t lo, std::int64_t hi);
   // Drops the sources, and the target becomes a run.
   common::Result<void> finish_compaction();
+  // Whether `run` is one of the active compaction's sources.
+  bool is_source(std::int64_t run) const;
   void sort_runs();
   bool filter_may_contain(std::int64_t hash) const;
 

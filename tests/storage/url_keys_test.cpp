@@ -49,6 +49,22 @@ struct KeysFixture {
       keys += query_int(db.get(), "SELECT count(*) FROM " + table);
     return keys;
   }
+  // A urls row for `id`, as the page store writes one with each new key: begin() continues
+  // after the highest id.
+  void add_url_row(std::int64_t id) {
+    storage_test::exec(db.get(),
+                       "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
+                           std::to_string(id) + ", 'u', 'h', 1, 'queued', 't')");
+  }
+  // `call`'s result, with SQLite interrupted after `steps` virtual machine steps.
+  template <typename Call>
+  auto interrupted_after(int steps, Call&& call) {
+    sqlite3_progress_handler(
+        db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, &steps);
+    auto result = call();
+    sqlite3_progress_handler(db.get(), 0, nullptr, nullptr);
+    return result;
+  }
   // What url_keys_new and the runs hold, as hash -> id; fails the test if a hash is stored
   // twice (in url_keys_new and a run, or in two runs).
   std::map<std::int64_t, std::int64_t> all_keys() {
@@ -138,10 +154,7 @@ TEST_CASE("url_keys: keys move into runs, runs are compacted, and every key stay
       const std::int64_t id = keys->new_id(hash);
       must(keys->add(hash, id));
       added[hash] = id;
-      // Its urls row, as the page store writes it: begin() continues after the highest id.
-      storage_test::exec(f.db.get(),
-                         "INSERT INTO urls(id, url, host, depth, state, discovered_at) VALUES (" +
-                             std::to_string(id) + ", 'u', 'h', 1, 'queued', 't')");
+      f.add_url_row(id);
     }
     must(keys->maintain());
     if (keys->compacting()) ++compacting_batches;
@@ -247,9 +260,7 @@ TEST_CASE("url_keys: keys another UrlKeys added are found after the next begin()
   storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
   must(parser->begin());
   must(parser->add(500, parser->new_id(500)));
-  storage_test::exec(f.db.get(),
-                     "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
-                     "VALUES (1, 'u', 'h', 1, 'queued', 't')");
+  f.add_url_row(1);
   storage_test::exec(f.db.get(), "COMMIT");
   storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
   must(seeds->begin());
@@ -257,9 +268,7 @@ TEST_CASE("url_keys: keys another UrlKeys added are found after the next begin()
   const std::int64_t seed_id = seeds->new_id(600);
   CHECK(seed_id == 2);
   must(seeds->add(600, seed_id));
-  storage_test::exec(f.db.get(),
-                     "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
-                     "VALUES (2, 's', 'h', 0, 'queued', 't')");
+  f.add_url_row(seed_id);
   storage_test::exec(f.db.get(), "COMMIT");
   storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
   must(parser->begin());
@@ -292,11 +301,8 @@ TEST_CASE("url_keys: a begin() that fails part way and is rolled back hides no k
     auto keys = f.keys();
     REQUIRE(keys->counts().in_runs == 3);
     storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
-    int steps = steps_before_failure;
-    sqlite3_progress_handler(
-        f.db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, &steps);
-    const bool begun = static_cast<bool>(keys->begin());
-    sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
+    const bool begun =
+        static_cast<bool>(f.interrupted_after(steps_before_failure, [&] { return keys->begin(); }));
     if (sqlite3_get_autocommit(f.db.get()) == 0) storage_test::exec(f.db.get(), "ROLLBACK");
     if (!begun) keys->rollback();
     storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
@@ -321,19 +327,13 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
   std::map<std::int64_t, std::int64_t> committed;
   int failed = 0;
   int begins_failed = 0;
-  const auto interrupt_after = [&](int* steps) {
-    sqlite3_progress_handler(
-        f.db.get(), 1, [](void* left) { return --*static_cast<int*>(left) < 0 ? 1 : 0; }, steps);
-  };
   for (int round = 0; round < 300; ++round) {
     storage_test::exec(f.db.get(), "BEGIN IMMEDIATE");
     if (round % 4 == 3) {
       // begin() itself fails part way (it reads url_ids, url_keys_new's new rows, urls), and
       // the store rolls back as after any failed batch.
-      int steps = static_cast<int>(rng() % 60);
-      interrupt_after(&steps);
-      const auto begun = keys->begin();
-      sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
+      const auto begun =
+          f.interrupted_after(static_cast<int>(rng() % 60), [&] { return keys->begin(); });
       if (!begun) {
         ++begins_failed;
         if (sqlite3_get_autocommit(f.db.get()) == 0) storage_test::exec(f.db.get(), "ROLLBACK");
@@ -348,16 +348,12 @@ TEST_CASE("url_keys: a maintain() interrupted anywhere and rolled back loses no 
       const auto hash = static_cast<std::int64_t>(rng() >> 1);
       const std::int64_t id = keys->new_id(hash);
       must(keys->add(hash, id));
-      storage_test::exec(f.db.get(),
-                         "INSERT INTO urls(id, url, host, depth, state, discovered_at) "
-                         "VALUES (" +
-                             std::to_string(id) + ", 'u', 'h', 1, 'queued', 't')");
+      f.add_url_row(id);
       batch[hash] = id;
     }
-    int steps = static_cast<int>(rng() % 4000);  // often enough to finish, often not
-    interrupt_after(&steps);
-    const auto result = keys->maintain();
-    sqlite3_progress_handler(f.db.get(), 0, nullptr, nullptr);
+    // Often enough steps to finish, often not.
+    const auto result =
+        f.interrupted_after(static_cast<int>(rng() % 4000), [&] { return keys->maintain(); });
     if (result) {
       if (keys->compacting()) ++compacting;
       storage_test::exec(f.db.get(), "COMMIT");
