@@ -203,6 +203,7 @@ void SqlitePageStore::release_batch() {
   std::unordered_map<std::int64_t, std::size_t>().swap(target_by_id_);
   std::vector<PendingLink>().swap(links_);
   std::unordered_map<std::int64_t, BatchPage>().swap(batch_pages_);
+  std::vector<const PageRecord*>().swap(texts_);
   links_decided_ = 0;
 }
 
@@ -230,6 +231,7 @@ Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& bat
       links_.push_back({from_id, common::url_id(link.url), 0, &link});
     }
   }
+  if (auto r = write_texts(); !r) return r;
   if (links_.empty()) return {};
 
   // 2. What urls holds for each distinct target, looked up in hash order.
@@ -394,17 +396,29 @@ Result<std::optional<int>> SqlitePageStore::write_page(const PageWrite& write,
   }
   bind_int(delete_frontier_.get(), 1, page.url_id);
   if (auto r = step_done(delete_frontier_.get(), "delete frontier"); !r) return common::error_of(r);
-  if (!page.title.empty() || !page.text.empty()) {
+  if (!page.title.empty() || !page.text.empty()) texts_.push_back(&page);  // see write_texts
+  return std::optional<int>(depth);
+}
+
+// Pages finish in no particular order, but FTS5 writes the terms it holds for the
+// transaction out as a segment of their own whenever it is given a rowid lower than the last
+// one (sqlite3Fts5IndexBeginWrite): in batch order, about one page in eight did that, so each
+// commit wrote ~55 small segments instead of one, which its merges then read and rewrote at
+// every level (docs/PERFORMANCE.md, (e)). In url_id order a batch's text is one segment.
+Result<void> SqlitePageStore::write_texts() {
+  std::sort(texts_.begin(), texts_.end(),
+            [](const PageRecord* a, const PageRecord* b) { return a->url_id < b->url_id; });
+  for (const PageRecord* page : texts_) {
     // The text row first, then its index entry (page_text is an external-content table over
     // page_text_rows: schema.cpp, migration 5 -> 6).
     for (sqlite3_stmt* t : {insert_text_row_.get(), insert_text_.get()}) {
-      bind_int(t, 1, page.url_id);
-      bind_text(t, 2, page.title);
-      bind_text(t, 3, page.text);
-      if (auto r = step_done(t, "insert page text"); !r) return common::error_of(r);
+      bind_int(t, 1, page->url_id);
+      bind_text(t, 2, page->title);
+      bind_text(t, 3, page->text);
+      if (auto r = step_done(t, "insert page text"); !r) return r;
     }
   }
-  return std::optional<int>(depth);
+  return {};
 }
 
 // Queues a URL stored before this batch (see improve_depth) at the next seq.

@@ -454,6 +454,38 @@ TEST_CASE("page_store: a page's text is searchable by its url_id and stored in s
   CHECK(query_int(f.db(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'replaced'") == 0);
 }
 
+TEST_CASE("page_store: a batch's text goes to the full-text index in url_id order, as one segment",
+          "[storage][page_store]") {
+  // FTS5 writes out what it holds as a segment of its own whenever a transaction gives it a
+  // rowid lower than the last one: pages written in the order they finished made a segment
+  // for every such step down, in this batch one per page.
+  StoreFixture f;
+  std::vector<std::string> urls;
+  for (int i = 0; i < 8; ++i) urls.push_back("http://a.test/" + std::to_string(i));
+  f.seed(urls);
+  std::vector<PageWrite> batch;
+  for (auto it = urls.rbegin(); it != urls.rend(); ++it) {  // highest url_id first
+    batch.push_back(page(*it));
+    batch.back().page.text = "common words and token" + std::to_string(batch.size());
+  }
+  f.write(batch);
+  CHECK(query_int(f.db(), "SELECT count(DISTINCT segid) FROM page_text_idx") == 1);
+  std::string ascending;
+  for (const auto& url : urls) {
+    ascending += (ascending.empty() ? "" : ",") + std::to_string(f.id_of(url));
+  }
+  CHECK(
+      query_text(
+          f.db(),
+          "SELECT group_concat(url_id) FROM (SELECT url_id FROM page_text_rows ORDER BY rowid)") ==
+      ascending);
+  CHECK(query_int(f.db(), "SELECT count(*) FROM page_text WHERE page_text MATCH 'common'") == 8);
+  CHECK(query_int(f.db(), "SELECT rowid FROM page_text WHERE page_text MATCH 'token8'") ==
+        f.id_of(urls.front()));
+  storage_test::exec(f.db(),
+                     "INSERT INTO page_text(page_text, rank) VALUES ('integrity-check', 1)");
+}
+
 TEST_CASE("page_store: an empty batch commits nothing and succeeds", "[storage][page_store]") {
   StoreFixture f;
   f.seed({"http://a.test/"});
