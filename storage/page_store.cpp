@@ -217,7 +217,8 @@ void SqlitePageStore::release_batch() {
 Result<void> SqlitePageStore::write_batch_rows(const std::vector<PageWrite>& batch,
                                                WriteSummary& summary) {
   if (auto r = keys_->begin(); !r) return r;
-  // 1. The pages' own rows, in batch order; their links are collected.
+  // 1. The pages' own rows, in batch order; their links are collected. Then their text, in
+  // url_id order (write_texts).
   std::size_t link_count = 0;
   for (const auto& write : batch) link_count += write.links.size();
   links_.reserve(link_count);

@@ -652,7 +652,7 @@ TEST_CASE("schema: a version 4 database gets incremental FTS5 merges, its text k
   CHECK(query_int(db.get(), "SELECT v FROM page_text_config WHERE k = 'automerge'") == 16);
   CHECK(query_text(db.get(), "SELECT title FROM page_text WHERE page_text MATCH 'words'") ==
         "Kept");
-  // New text is indexed under the new setting (its row first, as write_page stores it).
+  // New text is indexed under the new setting (its row first, as write_texts stores it).
   must(storage::exec(db.get(),
                      "INSERT INTO page_text_rows(url_id, title, body) VALUES (8, 'New', 'more'); "
                      "INSERT INTO page_text(rowid, title, body) VALUES (8, 'New', 'more')"));
