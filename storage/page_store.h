@@ -143,7 +143,7 @@ class SqlitePageStore final : public ResultStore {
   // Stores the page's own rows. Returns its depth (the urls row's), or nullopt if the page
   // was stored before (a page is stored once).
   common::Result<std::optional<int>> write_page(const PageWrite& write, WriteSummary& summary);
-  // The text of the batch's new pages, in url_id order (see texts_).
+  // The text of the batch's new pages, in url_id order (why: page_store.cpp).
   common::Result<void> write_texts();
   common::Result<void> read_targets();
   common::Result<void> add_link(int from_depth, Target& target, const LinkRecord& link,
@@ -167,10 +167,7 @@ class SqlitePageStore final : public ResultStore {
   std::unordered_map<std::int64_t, std::size_t> target_by_id_;  // id -> index in targets_
   std::vector<PendingLink> links_;
   std::unordered_map<std::int64_t, BatchPage> batch_pages_;
-  // The pages of the batch with a title or text, written after the pages' own rows in url_id
-  // order: FTS5 writes its pending terms out as a new segment whenever a transaction gives it a
-  // rowid lower than the last one, and pages come in the order they finished.
-  std::vector<const PageRecord*> texts_;
+  std::vector<const PageRecord*> texts_;  // the batch's new pages with text (write_texts)
   std::int64_t last_seq_ = 0;  // the frontier's highest seq so far
   std::size_t links_decided_ = 0;  // links_[0, links_decided_) are decided (step 3)
   SqliteStmt insert_page_, select_url_, insert_url_, update_url_depth_, update_url_state_,
